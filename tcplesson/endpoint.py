@@ -1,0 +1,484 @@
+"""A sans-IO TCP endpoint: RFC 9293 connection management driven by the transition table.
+
+The Endpoint owns no clock, socket or thread. Every method takes ``now`` (seconds, never going
+back) and returns the segments to put on the wire. Timers are asked for through
+``next_deadline()`` and handed back through ``on_timer(now)``, in the style of aioquic. Everything
+the Endpoint does is appended to ``log`` as small records (records.py) for whoever drives it.
+
+Incoming segments are checked in the order of RFC 9293 section 3.10.7 and sorted into one table
+event; the transition table (table.py) then says what to send and which state comes next. The
+bookkeeping the RFC does on the way (advancing SND.UNA on an ACK, RTT samples, trimming bytes
+already received) happens here, in the same order as in the RFC text.
+"""
+from __future__ import annotations
+
+from . import records
+from ._check import check_bytes, check_choice, check_int_range, check_number
+from .segment import MAX_WINDOW, SEQ_MOD, Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
+from .states import State
+from .table import HANDSHAKES, allowed_states, lookup_table
+
+RST, SYN, FIN, ACK, PSH = Flags.RST, Flags.SYN, Flags.FIN, Flags.ACK, Flags.PSH
+RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
+ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
+
+
+class ProtocolError(Exception):
+    """A user call that TCP does not allow in the current state, e.g. close() in LISTEN."""
+
+
+class Endpoint:
+    """One side of a TCP connection, as RFC 9293 describes it.
+
+    Parameters (all checked): ``isn`` the first initial sequence number (later connections of this
+    endpoint follow the RFC's 4-microsecond ISN clock from it); ``rto`` the initial retransmission
+    timeout and its floor, doubled on each expiry; ``max_retries`` retransmissions before giving up;
+    ``msl`` the maximum segment lifetime; ``time_wait`` the TIME-WAIT length (default 2*msl, 0 for
+    none); ``handshake`` "three-way" or the "two-way" counterfactual; ``delayed_ack`` how long an
+    ACK for data or FIN may wait for a segment to ride on (0: never, as the RFC's default here);
+    ``mss`` the largest payload; ``auto_read`` whether the application reads everything at once.
+    """
+
+    def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
+                 msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
+                 delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__}")
+        self.name = name
+        self.isn = check_int_range("isn", isn, 0, SEQ_MOD - 1)
+        self.rto_initial = check_number("rto", rto, low=0.0, low_open=True)
+        self.max_retries = check_int_range("max_retries", max_retries, 0, 100)
+        self.msl = check_number("msl", msl, low=0.0)
+        self.time_wait = 2 * self.msl if time_wait is None else check_number("time_wait", time_wait, low=0.0)
+        self.handshake = check_choice("handshake", handshake, HANDSHAKES)
+        self.delayed_ack = check_number("delayed_ack", delayed_ack, low=0.0)
+        self.mss = check_int_range("mss", mss, 1, MAX_WINDOW)
+        self.auto_read = bool(auto_read)
+        self._table = lookup_table(handshake)
+
+        self.state = State.CLOSED
+        self.outcome: str | None = None
+        self.log: list = []
+        self.received = bytearray()  # delivered to the application and not yet read
+        self._now = float("-inf")
+        self._t0: float | None = None
+        self._out: list[Segment] = []
+        self.passive = False
+        self._reset_tcb()
+
+    # ------------------------------------------------------------------ user calls
+    def listen(self, now: float) -> list[Segment]:
+        """Passive open: wait for a SYN (the socket calls listen() and accept())."""
+        self._begin(now)
+        self._call(now, "listen")
+        self.passive = True
+        return self._finish()
+
+    def connect(self, now: float) -> list[Segment]:
+        """Active open: send a SYN (the socket call connect())."""
+        self._begin(now)
+        self._check_call("connect")
+        self.passive = False
+        self.iss = self._choose_iss(now)
+        self.snd_una = self.snd_nxt = self.iss
+        self._run(now, "connect")
+        return self._finish()
+
+    def send(self, now: float, data: bytes) -> list[Segment]:
+        """Queue data and send what the peer's window allows."""
+        data = check_bytes("data", data)
+        if not data:
+            raise ValueError("data must not be empty")
+        self._begin(now)
+        self._check_call("send")
+        self.send_buffer += data
+        self._call(now, "send")
+        return self._finish()
+
+    def close(self, now: float) -> list[Segment]:
+        """Close our direction: FIN after any queued data; RST if the application left data unread."""
+        self._begin(now)
+        self._check_call("close")
+        unread = self.received and (self.state, "close_unread") in self._table
+        self._run(now, "close_unread" if unread else "close")
+        return self._finish()
+
+    def abort(self, now: float) -> list[Segment]:
+        """Abort the connection: RST to the peer where one is open, and CLOSED at once."""
+        self._begin(now)
+        self._call(now, "abort")
+        return self._finish()
+
+    def read(self) -> bytes:
+        """Take everything the peer sent that the application has not read yet."""
+        data = bytes(self.received)
+        self.received.clear()
+        return data
+
+    # ------------------------------------------------------------------ the network side
+    def receive(self, now: float, segment: Segment) -> list[Segment]:
+        """A segment arrives from the peer; returns what we send in reply."""
+        if not isinstance(segment, Segment):
+            raise TypeError(f"segment must be a Segment, got {type(segment).__name__}")
+        self._begin(now)
+        self._segment(now, segment)
+        while self.rcv_nxt in self._held and self.state.synchronized:
+            self._segment(now, self._held.pop(self.rcv_nxt))
+        return self._finish()
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which on_timer() has work to do, or None."""
+        times = [t for t in (self._delack_at, self._rtx_at, self._tw_at) if t is not None]
+        return min(times) if times else None
+
+    def on_timer(self, now: float) -> list[Segment]:
+        """Run every timer that is due at ``now``."""
+        self._begin(now)
+        if self._delack_at is not None and self._delack_at <= now:
+            self.log.append(records.TimerFired(now, "delayed_ack"))
+            self._send(now, ACK, self.snd_nxt)
+        if self._rtx_at is not None and self._rtx_at <= now:
+            if self.retries >= self.max_retries:
+                self.log.append(records.TimerFired(now, "give_up"))
+                passive_half_open = self.state is State.SYN_RECEIVED and self.passive
+                self._run(now, "give_up_passive" if passive_half_open else "give_up")
+            else:
+                self.log.append(records.TimerFired(now, "rto"))
+                self._run(now, "rto")
+        if self._tw_at is not None and self._tw_at <= now:
+            self.log.append(records.TimerFired(now, "time_wait_expired"))
+            self._tw_at = None
+            self._run(now, "time_wait_expired")
+        return self._finish()
+
+    # ------------------------------------------------------------------ table machinery
+    def _check_call(self, call: str) -> None:
+        if (self.state, call) not in self._table:
+            allowed = ", ".join(str(s) for s in allowed_states(call))
+            raise ProtocolError(f"can't {call}() in state {self.state}; {call}() is allowed in: {allowed}")
+
+    def _call(self, now: float, call: str) -> None:
+        self._check_call(call)
+        self._run(now, call)
+
+    def _run(self, now: float, event: str, segment: Segment | None = None) -> None:
+        row = self._table.get((self.state, event))
+        if row is None:
+            if segment is not None:
+                self._drop(now, segment, f"no rule for {event} in {self.state}")
+            elif event in ("rto", "give_up", "give_up_passive"):
+                self._rtx_at = None
+            return
+        for action in row.actions:
+            getattr(self, "_do_" + action)(now, segment)
+        if row.next is not self.state:
+            self.state = row.next
+            self.log.append(records.StateChange(now, row.next, event))
+            if row.next in (State.CLOSED, State.LISTEN):
+                self._reset_tcb()
+
+    def _begin(self, now: float) -> None:
+        now = check_number("now", now)
+        if now < self._now:
+            raise ValueError(f"now must not go back in time: got {now}, the last call was at {self._now}")
+        self._now = now
+
+    def _finish(self) -> list[Segment]:
+        if self._ack_owed and self._delack_at is None:
+            self._send(self._now, ACK, self.snd_nxt)
+        out, self._out = self._out, []
+        return out
+
+    def _reset_tcb(self) -> None:
+        """Forget the connection (RFC 9293: delete the TCB); a listener keeps listening."""
+        self.iss = self.irs = None
+        self.snd_una = self.snd_nxt = self.rcv_nxt = 0
+        self.snd_wnd = MAX_WINDOW
+        self.send_buffer = bytearray()
+        self._fin_pending = False
+        self.fin_seq: int | None = None
+        self._rtx_queue: list[list] = []  # [segment, first sent at, retransmitted]
+        self._rtx_at: float | None = None
+        self._tw_at: float | None = None
+        self._delack_at: float | None = None
+        self._ack_owed = False
+        self._held: dict[int, Segment] = {}
+        self.retries = 0
+        self.rto = self.rto_initial
+        self.srtt: float | None = None
+        self.rttvar = 0.0
+
+    def _choose_iss(self, now: float) -> int:
+        if self._t0 is None:
+            self._t0 = now
+        return (self.isn + int((now - self._t0) * ISN_CLOCK_HZ)) % SEQ_MOD
+
+    # ------------------------------------------------------------------ arriving segments
+    def _segment(self, now: float, seg: Segment) -> None:
+        """Sort a segment into one table event, following RFC 9293 section 3.10.7."""
+        st, f = self.state, seg.flags
+        if st is State.CLOSED:
+            if f & RST:
+                return self._drop(now, seg, "an RST to a closed port is ignored")
+            return self._run(now, "rcv_syn_ack" if f & SYN and f & ACK else "rcv_segment", seg)
+        if st is State.LISTEN:
+            if f & RST:
+                return self._drop(now, seg, "a listener ignores RST")
+            if f & ACK:
+                return self._run(now, "rcv_ack", seg)
+            if f & SYN:
+                return self._run(now, "rcv_syn", seg)
+            return self._drop(now, seg, "a listener answers only SYN")
+        if st is State.SYN_SENT:
+            return self._segment_in_syn_sent(now, seg)
+        return self._segment_when_synchronizing(now, seg)
+
+    def _segment_in_syn_sent(self, now: float, seg: Segment) -> None:
+        f = seg.flags
+        ack_ok = bool(f & ACK) and seq_lt(self.iss, seg.ack) and seq_le(seg.ack, self.snd_nxt)
+        if f & ACK and not ack_ok:
+            if f & RST:
+                return self._drop(now, seg, "RST whose ACK does not cover our SYN")
+            return self._run(now, "rcv_bad_ack", seg)
+        if f & RST:
+            if ack_ok:
+                return self._run(now, "rcv_rst", seg)
+            return self._drop(now, seg, "RST without ACK in SYN-SENT")
+        if f & SYN:
+            if ack_ok:
+                self._take_ack(now, seg)
+                return self._run(now, "rcv_syn_ack", seg)
+            return self._run(now, "rcv_syn", seg)
+        return self._drop(now, seg, "neither SYN nor RST in SYN-SENT")
+
+    def _segment_when_synchronizing(self, now: float, seg: Segment) -> None:
+        """SYN-RECEIVED and the synchronized states (the RFC's "Otherwise" section)."""
+        st, f = self.state, seg.flags
+        repeated_syn = f & SYN and not f & (ACK | RST) and seg.seq == self.irs
+        if repeated_syn and (st, "rcv_dup_syn") in self._table:
+            return self._run(now, "rcv_dup_syn", seg)
+        if st is State.SYN_RECEIVED and f & SYN and f & ACK and seg.seq == self.irs and self._acks_new(seg):
+            self._take_ack(now, seg)
+            return self._run(now, "rcv_syn_ack", seg)
+        if st is State.TIME_WAIT and f & FIN and not f & RST and seg.end_seq == self.rcv_nxt:
+            return self._run(now, "rcv_fin", seg)
+        if not self._acceptable(seg):
+            if f & RST:
+                return self._drop(now, seg, "RST outside the receive window")
+            return self._run(now, "rcv_unacceptable", seg)
+        if f & RST:
+            if st is State.SYN_RECEIVED:
+                return self._run(now, "rcv_rst_passive" if self.passive else "rcv_rst_active", seg)
+            return self._run(now, "rcv_rst", seg)
+        if f & SYN:
+            return self._run(now, "rcv_syn", seg)
+        if not f & ACK:
+            return self._drop(now, seg, "no ACK bit in a synchronized state")
+        if st is State.SYN_RECEIVED:
+            if not self._acks_new(seg):
+                return self._run(now, "rcv_bad_ack", seg)
+        elif seq_lt(self.snd_nxt, seg.ack):
+            return self._run(now, "rcv_unacceptable", seg)  # acknowledges something never sent
+        self._take_ack(now, seg)
+        seg = self._trim(seg)
+        if seg.seq != self.rcv_nxt and (seg.payload or f & FIN):
+            return self._run(now, "rcv_out_of_order", seg)
+        self._run(now, self._ack_event(bool(f & FIN)), seg)
+
+    def _ack_event(self, fin: bool) -> str:
+        st = self.state
+        fin_acked = self.fin_seq is not None and seq_lt(self.fin_seq, self.snd_una)
+        if st is State.SYN_RECEIVED:
+            return "rcv_fin" if fin else "rcv_ack_of_syn"
+        if st is State.FIN_WAIT_1 and fin:
+            return "rcv_fin_ack_of_fin" if fin_acked else "rcv_fin"
+        if st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK) and fin_acked:
+            return "rcv_ack_of_fin"
+        return "rcv_fin" if fin else "rcv_ack"
+
+    def _acceptable(self, seg: Segment) -> bool:
+        """The sequence check of RFC 9293 section 3.10.7.4, table 6 (the receive window is never 0 here)."""
+        start = seq_diff(seg.seq, self.rcv_nxt)
+        if seg.seq_len == 0:
+            return 0 <= start < MAX_WINDOW
+        last = start + seg.seq_len - 1
+        return 0 <= start < MAX_WINDOW or 0 <= last < MAX_WINDOW
+
+    def _acks_new(self, seg: Segment) -> bool:
+        return seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt)
+
+    def _trim(self, seg: Segment) -> Segment:
+        """Cut off the bytes we already have (a retransmission that overlaps what arrived)."""
+        skip = seq_diff(self.rcv_nxt, seg.seq)
+        if skip <= 0 or not seg.payload:
+            return seg
+        return Segment._trusted(seg.flags, self.rcv_nxt, seg.ack, seg.window, seg.payload[skip:])
+
+    def _take_ack(self, now: float, seg: Segment) -> None:
+        """Advance SND.UNA, take an RTT sample (Karn's rule) and rearm the retransmission timer."""
+        self.snd_wnd = seg.window
+        if not self._acks_new(seg):
+            return
+        queue, sample = self._rtx_queue, None
+        while queue and seq_le(queue[0][0].end_seq, seg.ack):
+            entry = queue.pop(0)
+            sample = None if entry[2] else now - entry[1]
+        self.snd_una = seg.ack
+        if sample is not None:
+            self._rtt_sample(sample)
+        self.retries = 0
+        self.rto = self._computed_rto()
+        self._rtx_at = now + self.rto if queue else None
+        self._push(now)
+
+    def _rtt_sample(self, r: float) -> None:
+        """RFC 6298 section 2: smoothed RTT and its variation."""
+        if self.srtt is None:
+            self.srtt, self.rttvar = r, r / 2
+        else:
+            self.rttvar = 0.75 * self.rttvar + 0.25 * abs(self.srtt - r)
+            self.srtt = 0.875 * self.srtt + 0.125 * r
+
+    def _computed_rto(self) -> float:
+        if self.srtt is None:
+            return self.rto_initial
+        return min(RTO_MAX, max(self.rto_initial, self.srtt + max(0.001, 4 * self.rttvar)))
+
+    def _drop(self, now: float, seg: Segment, reason: str) -> None:
+        self.log.append(records.Dropped(now, seg, reason))
+
+    # ------------------------------------------------------------------ sending
+    def _send(self, now: float, flags: Flags, seq: int, payload: bytes = b"", *,
+              retransmission: bool = False) -> Segment:
+        ack = self.rcv_nxt if flags & ACK else 0
+        seg = self._emit(now, Segment._trusted(flags, seq, ack, MAX_WINDOW, payload), retransmission)
+        if flags & ACK:
+            self._ack_owed = False
+            self._delack_at = None
+        if seg.seq_len and not retransmission:
+            self._rtx_queue.append([seg, now, False])
+            if self._rtx_at is None:
+                self._rtx_at = now + self.rto
+        return seg
+
+    def _emit(self, now: float, seg: Segment, retransmission: bool = False) -> Segment:
+        self._out.append(seg)
+        self.log.append(records.Sent(now, seg, retransmission))
+        return seg
+
+    def _push(self, now: float) -> None:
+        """Send queued data the peer's window allows, then our FIN once the queue is empty."""
+        while self.send_buffer:
+            room = self.snd_wnd - seq_diff(self.snd_nxt, self.snd_una)
+            size = min(self.mss, len(self.send_buffer), room)
+            if size <= 0:
+                break
+            chunk = bytes(self.send_buffer[:size])
+            del self.send_buffer[:size]
+            self._send(now, PSH | ACK, self.snd_nxt, chunk)
+            self.snd_nxt = seq_add(self.snd_nxt, size)
+        if self._fin_pending and not self.send_buffer and self.fin_seq is None:
+            self.fin_seq = self.snd_nxt
+            self._send(now, FIN | ACK, self.snd_nxt)
+            self.snd_nxt = seq_add(self.snd_nxt, 1)
+
+    # ------------------------------------------------------------------ actions named in the table
+    def _do_learn_isn(self, now: float, seg: Segment) -> None:
+        self.irs = seg.seq
+        self.rcv_nxt = seq_add(seg.seq, 1)
+        self.snd_wnd = seg.window
+        if seg.payload:
+            self._drop(now, seg, "data on a SYN is not delivered (no TCP Fast Open)")
+
+    def _do_syn(self, now: float, seg) -> None:
+        self._send(now, SYN, self.iss)
+        self.snd_nxt = seq_add(self.iss, 1)
+
+    def _do_syn_ack(self, now: float, seg) -> None:
+        if self.iss is None:  # a listener picks its ISN when the SYN arrives
+            self.iss = self._choose_iss(now)
+            self.snd_una = self.snd_nxt = self.iss
+        if self.snd_nxt == self.iss:
+            self._send(now, SYN | ACK, self.iss)
+            self.snd_nxt = seq_add(self.iss, 1)
+            return
+        # Our SYN is out already: a simultaneous open (the queued bare SYN becomes this SYN,ACK)
+        # or, in the two-way counterfactual, a repeat of an acceptance nobody acknowledges.
+        queued = self._rtx_queue[0] if self._rtx_queue else None
+        sent = self._send(now, SYN | ACK, self.iss, retransmission=queued is None)
+        if queued is not None:
+            queued[0] = sent
+
+    def _do_assume_acked(self, now: float, seg) -> None:
+        self.snd_una = self.snd_nxt
+        self._rtx_queue.clear()
+        self._rtx_at = None
+
+    def _do_ack(self, now: float, seg) -> None:
+        self._ack_owed = True
+        if self.delayed_ack > 0 and self._delack_at is None:
+            self._delack_at = now + self.delayed_ack
+
+    def _do_ack_now(self, now: float, seg) -> None:
+        self._send(now, ACK, self.snd_nxt)
+
+    def _do_deliver(self, now: float, seg: Segment) -> None:
+        if seg.payload:
+            self.rcv_nxt = seq_add(self.rcv_nxt, len(seg.payload))
+            self.log.append(records.Delivered(now, seg.payload))
+            self.received += seg.payload
+            if self.auto_read:
+                self.received.clear()
+            self._do_ack(now, seg)
+        if seg.flags & FIN:
+            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+
+    def _do_hold(self, now: float, seg: Segment) -> None:
+        self._held[seg.seq] = seg
+
+    def _do_data(self, now: float, seg) -> None:
+        self._push(now)
+
+    def _do_fin(self, now: float, seg) -> None:
+        self._fin_pending = True
+        self._push(now)
+
+    def _do_reset(self, now: float, seg: Segment) -> None:
+        """Answer a segment that has no connection here (RFC 9293 section 3.10.7.1)."""
+        if seg.flags & ACK:
+            self._emit(now, Segment._trusted(RST, seg.ack, 0, 0, b""))
+        else:
+            self._emit(now, Segment._trusted(RST | ACK, 0, seg.end_seq, 0, b""))
+
+    def _do_rst(self, now: float, seg) -> None:
+        self._emit(now, Segment._trusted(RST, self.snd_nxt, 0, 0, b""))
+
+    def _do_retransmit(self, now: float, seg) -> None:
+        self.retries += 1
+        self.rto = min(RTO_MAX, self.rto * 2)
+        entry = self._rtx_queue[0]
+        old = entry[0]
+        entry[2] = True
+        self._send(now, old.flags, old.seq, old.payload, retransmission=True)
+        self._rtx_at = now + self.rto
+
+    def _do_start_2msl(self, now: float, seg) -> None:
+        self._tw_at = now + self.time_wait
+
+    _do_restart_2msl = _do_start_2msl
+
+    def _outcome(self, now: float, outcome: str) -> None:
+        self.outcome = outcome
+        self.log.append(records.Outcome(now, outcome))
+
+    def _do_refused(self, now: float, seg) -> None:
+        self._outcome(now, "refused")
+
+    def _do_reset_by_peer(self, now: float, seg) -> None:
+        self._outcome(now, "reset")
+
+    def _do_timed_out(self, now: float, seg) -> None:
+        self._outcome(now, "timed out")
+
+    def __repr__(self) -> str:
+        return f"<Endpoint {self.name} {self.state}>"

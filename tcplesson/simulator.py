@@ -1,0 +1,154 @@
+"""The simulator: owns time, the two endpoints and the link, and records a Trace.
+
+Time is a heap of timed happenings: user calls from the scenario, segment arrivals and timer
+deadlines. The simulator pops the earliest, hands it to the endpoint concerned and puts what that
+endpoint sends on the link. It never decides anything about the protocol itself.
+"""
+from __future__ import annotations
+
+import heapq
+import random
+
+from . import records
+from ._check import check_int_range, check_number
+from .endpoint import Endpoint, ProtocolError
+from .link import Link
+from .scenarios import resolve
+from .segment import SEQ_MOD
+from .states import State
+from .trace import SIDES, Happening, Trace, Transition, Transmission
+
+MAX_TRANSMISSIONS = 200_000  # a safety limit far above any lesson; reaching it is reported in the Trace
+
+# At equal times: arrivals first, then user calls, then timers (a segment that arrives exactly at
+# a deadline is seen before the timer fires, as it would be by a real stack's receive path).
+_ARRIVAL, _CALL, _TIMER = 0, 1, 2
+
+
+def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
+             drop=(), seed: int = 0, client_isn: int | None = None, server_isn: int | None = None,
+             rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
+             handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460) -> Trace:
+    """Run a scenario (a name from SCENARIOS, a Scenario, or a list of steps) and return its Trace.
+
+    ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
+    probability that a transmission is lost, ``drop`` transmission numbers to lose for certain,
+    ``seed`` for every random choice (loss, jitter, and the ISNs when not given). The other
+    parameters go to both Endpoints (see Endpoint).
+    """
+    plan = resolve(scenario)
+    seed = check_int_range("seed", seed, 0)
+    link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
+    isn_rng = random.Random(f"isn-{seed}")
+    isns = {"client": client_isn, "server": server_isn}
+    endpoints = {}
+    for who in SIDES:
+        isn = isns[who] if isns[who] is not None else isn_rng.randrange(SEQ_MOD)
+        endpoints[who] = Endpoint(who, isn=check_int_range(f"{who}_isn", isn, 0, SEQ_MOD - 1), rto=rto,
+                                  max_retries=max_retries, msl=msl, time_wait=time_wait,
+                                  handshake=handshake, delayed_ack=delayed_ack, mss=mss)
+    params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
+                  client_isn=endpoints["client"].isn, server_isn=endpoints["server"].isn,
+                  rto=endpoints["client"].rto_initial, max_retries=max_retries, msl=float(msl),
+                  time_wait=endpoints["client"].time_wait, handshake=handshake,
+                  delayed_ack=float(delayed_ack), mss=mss)
+    return _Run(plan, endpoints, link, params).go()
+
+
+class _Run:
+    def __init__(self, plan, endpoints: dict[str, Endpoint], link: Link, params: dict) -> None:
+        self.plan, self.endpoints, self.link = plan, endpoints, link
+        self.trace = Trace(plan.name, params,
+                           states={who: [(0.0, State.CLOSED)] for who in SIDES},
+                           transitions={who: [] for who in SIDES},
+                           outcomes={who: None for who in SIDES},
+                           delivered={who: b"" for who in SIDES})
+        self.heap: list = []
+        self.order = 0
+        self.armed: dict[str, float | None] = {who: None for who in SIDES}
+        self.waiting = [s for s in plan.steps if s.at is None]  # steps that wait for a state
+        for step in plan.steps:
+            if step.at is not None:
+                self._push(step.at, _CALL, step.who, step)
+
+    def _push(self, time: float, kind: int, who: str, item) -> None:
+        self.order += 1
+        heapq.heappush(self.heap, (time, kind, self.order, who, item))
+
+    def go(self) -> Trace:
+        trace = self.trace
+        while self.heap:
+            if len(trace.transmissions) >= MAX_TRANSMISSIONS:
+                trace.truncated = True
+                break
+            now, kind, _, who, item = heapq.heappop(self.heap)
+            endpoint = self.endpoints[who]
+            if kind == _ARRIVAL:
+                endpoint.receive(now, item)
+            elif kind == _TIMER:
+                if self.armed[who] != now:
+                    continue  # a deadline that was moved or cancelled meanwhile
+                self.armed[who] = None
+                endpoint.on_timer(now)
+            else:
+                self._call(now, who, item)
+            trace.end_time = now
+            self._collect(now, who)
+        return trace
+
+    def _call(self, now: float, who: str, step) -> None:
+        endpoint = self.endpoints[who]
+        if step.call == "inject":
+            self._transmit(now, who, step.segment, retransmission=False, stale=True)
+            return
+        self.trace.happenings.append(Happening(now, who, "call", f"{step.call}()"))
+        try:
+            if step.call == "send":
+                endpoint.send(now, step.data)
+            else:
+                getattr(endpoint, step.call)(now)
+        except ProtocolError as error:  # the application would see this error; the run goes on
+            self.trace.happenings.append(Happening(now, who, "call error", str(error)))
+
+    def _collect(self, now: float, who: str) -> None:
+        """Turn what the endpoint logged into Trace entries and link transmissions."""
+        endpoint, trace = self.endpoints[who], self.trace
+        for rec in endpoint.log:
+            kind = type(rec)
+            if kind is records.Sent:
+                self._transmit(rec.time, who, rec.segment, rec.retransmission)
+            elif kind is records.StateChange:
+                old = trace.states[who][-1][1]
+                trace.states[who].append((rec.time, rec.state))
+                trace.transitions[who].append(Transition(rec.time, old, rec.event, rec.state))
+                self._release_waiting(rec.time, who, rec.state)
+            elif kind is records.Outcome:
+                trace.outcomes[who] = rec.outcome
+                trace.happenings.append(Happening(rec.time, who, "outcome", rec.outcome))
+            elif kind is records.Delivered:
+                trace.delivered[who] += rec.data
+                trace.happenings.append(Happening(rec.time, who, "delivered", f"{len(rec.data)} bytes"))
+            elif kind is records.TimerFired:
+                trace.happenings.append(Happening(rec.time, who, "timer", rec.timer))
+            else:
+                trace.happenings.append(Happening(rec.time, who, "dropped", f"{rec.segment}: {rec.reason}"))
+        endpoint.log.clear()
+        deadline = endpoint.next_deadline()
+        if deadline is not None and deadline != self.armed[who]:
+            self._push(deadline, _TIMER, who, None)
+        self.armed[who] = deadline
+
+    def _release_waiting(self, now: float, who: str, state: State) -> None:
+        ready = [s for s in self.waiting if s.who == who and s.after is state]
+        for step in ready:
+            self.waiting.remove(step)
+            self._push(now + step.wait, _CALL, who, step)
+
+    def _transmit(self, now: float, who: str, segment, retransmission: bool, stale: bool = False) -> None:
+        index = len(self.trace.transmissions) + 1
+        delay = self.link.carry(index)
+        arrived = None if delay is None else now + delay
+        self.trace.transmissions.append(
+            Transmission(index, who, segment, now, arrived, delay is None, retransmission, stale))
+        if arrived is not None:
+            self._push(arrived, _ARRIVAL, "server" if who == "client" else "client", segment)

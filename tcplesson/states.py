@@ -1,0 +1,28 @@
+"""The eleven connection states of RFC 9293 section 3.3.2."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(Enum):
+    """A TCP connection state; the value is the RFC's spelling (``SYN-SENT``)."""
+
+    CLOSED = "CLOSED"
+    LISTEN = "LISTEN"
+    SYN_SENT = "SYN-SENT"
+    SYN_RECEIVED = "SYN-RECEIVED"
+    ESTABLISHED = "ESTABLISHED"
+    FIN_WAIT_1 = "FIN-WAIT-1"
+    FIN_WAIT_2 = "FIN-WAIT-2"
+    CLOSE_WAIT = "CLOSE-WAIT"
+    CLOSING = "CLOSING"
+    LAST_ACK = "LAST-ACK"
+    TIME_WAIT = "TIME-WAIT"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def synchronized(self) -> bool:
+        """ESTABLISHED and every state after it (RFC 9293 section 3.5 calls the rest non-synchronized)."""
+        return self not in (State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED)
