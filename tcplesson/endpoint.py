@@ -18,7 +18,11 @@ from .segment import MAX_WINDOW, SEQ_MOD, Flags, Segment, seq_add, seq_diff, seq
 from .states import State
 from .table import HANDSHAKES, allowed_states, lookup_table
 
-RST, SYN, FIN, ACK, PSH = Flags.RST, Flags.SYN, Flags.FIN, Flags.ACK, Flags.PSH
+# Flag tests use plain ints (IntFlag operators are slow in this hot path); segments carry Flags.
+FIN, SYN, RST, ACK = int(Flags.FIN), int(Flags.SYN), int(Flags.RST), int(Flags.ACK)
+F_SYN, F_ACK, F_RST = Flags.SYN, Flags.ACK, Flags.RST
+F_SYN_ACK, F_FIN_ACK, F_PSH_ACK, F_RST_ACK = (Flags.SYN | Flags.ACK, Flags.FIN | Flags.ACK,
+                                              Flags.PSH | Flags.ACK, Flags.RST | Flags.ACK)
 RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
 ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
 
@@ -136,7 +140,7 @@ class Endpoint:
         self._begin(now)
         if self._delack_at is not None and self._delack_at <= now:
             self.log.append(records.TimerFired(now, "delayed_ack"))
-            self._send(now, ACK, self.snd_nxt)
+            self._send(now, F_ACK, self.snd_nxt)
         if self._rtx_at is not None and self._rtx_at <= now:
             if self.retries >= self.max_retries:
                 self.log.append(records.TimerFired(now, "give_up"))
@@ -178,7 +182,8 @@ class Endpoint:
                 self._reset_tcb()
 
     def _begin(self, now: float) -> None:
-        now = check_number("now", now)
+        if not (type(now) is float and self._now <= now < float("inf")):  # the common case is cheap
+            now = check_number("now", now)
         if now < self._now:
             raise ValueError(f"now must not go back in time: got {now}, the last call was at {self._now}")
         self._now = now
@@ -216,7 +221,7 @@ class Endpoint:
     # ------------------------------------------------------------------ arriving segments
     def _segment(self, now: float, seg: Segment) -> None:
         """Sort a segment into one table event, following RFC 9293 section 3.10.7."""
-        st, f = self.state, seg.flags
+        st, f = self.state, int(seg.flags)
         if st is State.CLOSED:
             if f & RST:
                 return self._drop(now, seg, "an RST to a closed port is ignored")
@@ -234,7 +239,7 @@ class Endpoint:
         return self._segment_when_synchronizing(now, seg)
 
     def _segment_in_syn_sent(self, now: float, seg: Segment) -> None:
-        f = seg.flags
+        f = int(seg.flags)
         ack_ok = bool(f & ACK) and seq_lt(self.iss, seg.ack) and seq_le(seg.ack, self.snd_nxt)
         if f & ACK and not ack_ok:
             if f & RST:
@@ -253,7 +258,7 @@ class Endpoint:
 
     def _segment_when_synchronizing(self, now: float, seg: Segment) -> None:
         """SYN-RECEIVED and the synchronized states (the RFC's "Otherwise" section)."""
-        st, f = self.state, seg.flags
+        st, f = self.state, int(seg.flags)
         repeated_syn = f & SYN and not f & (ACK | RST) and seg.seq == self.irs
         if repeated_syn and (st, "rcv_dup_syn") in self._table:
             return self._run(now, "rcv_dup_syn", seg)
@@ -350,9 +355,10 @@ class Endpoint:
     # ------------------------------------------------------------------ sending
     def _send(self, now: float, flags: Flags, seq: int, payload: bytes = b"", *,
               retransmission: bool = False) -> Segment:
-        ack = self.rcv_nxt if flags & ACK else 0
+        has_ack = int(flags) & ACK
+        ack = self.rcv_nxt if has_ack else 0
         seg = self._emit(now, Segment._trusted(flags, seq, ack, MAX_WINDOW, payload), retransmission)
-        if flags & ACK:
+        if has_ack:
             self._ack_owed = False
             self._delack_at = None
         if seg.seq_len and not retransmission:
@@ -375,11 +381,11 @@ class Endpoint:
                 break
             chunk = bytes(self.send_buffer[:size])
             del self.send_buffer[:size]
-            self._send(now, PSH | ACK, self.snd_nxt, chunk)
+            self._send(now, F_PSH_ACK, self.snd_nxt, chunk)
             self.snd_nxt = seq_add(self.snd_nxt, size)
         if self._fin_pending and not self.send_buffer and self.fin_seq is None:
             self.fin_seq = self.snd_nxt
-            self._send(now, FIN | ACK, self.snd_nxt)
+            self._send(now, F_FIN_ACK, self.snd_nxt)
             self.snd_nxt = seq_add(self.snd_nxt, 1)
 
     # ------------------------------------------------------------------ actions named in the table
@@ -391,7 +397,7 @@ class Endpoint:
             self._drop(now, seg, "data on a SYN is not delivered (no TCP Fast Open)")
 
     def _do_syn(self, now: float, seg) -> None:
-        self._send(now, SYN, self.iss)
+        self._send(now, F_SYN, self.iss)
         self.snd_nxt = seq_add(self.iss, 1)
 
     def _do_syn_ack(self, now: float, seg) -> None:
@@ -399,13 +405,13 @@ class Endpoint:
             self.iss = self._choose_iss(now)
             self.snd_una = self.snd_nxt = self.iss
         if self.snd_nxt == self.iss:
-            self._send(now, SYN | ACK, self.iss)
+            self._send(now, F_SYN_ACK, self.iss)
             self.snd_nxt = seq_add(self.iss, 1)
             return
         # Our SYN is out already: a simultaneous open (the queued bare SYN becomes this SYN,ACK)
         # or, in the two-way counterfactual, a repeat of an acceptance nobody acknowledges.
         queued = self._rtx_queue[0] if self._rtx_queue else None
-        sent = self._send(now, SYN | ACK, self.iss, retransmission=queued is None)
+        sent = self._send(now, F_SYN_ACK, self.iss, retransmission=queued is None)
         if queued is not None:
             queued[0] = sent
 
@@ -420,7 +426,7 @@ class Endpoint:
             self._delack_at = now + self.delayed_ack
 
     def _do_ack_now(self, now: float, seg) -> None:
-        self._send(now, ACK, self.snd_nxt)
+        self._send(now, F_ACK, self.snd_nxt)
 
     def _do_deliver(self, now: float, seg: Segment) -> None:
         if seg.payload:
@@ -430,7 +436,7 @@ class Endpoint:
             if self.auto_read:
                 self.received.clear()
             self._do_ack(now, seg)
-        if seg.flags & FIN:
+        if int(seg.flags) & FIN:
             self.rcv_nxt = seq_add(self.rcv_nxt, 1)
 
     def _do_hold(self, now: float, seg: Segment) -> None:
@@ -445,13 +451,13 @@ class Endpoint:
 
     def _do_reset(self, now: float, seg: Segment) -> None:
         """Answer a segment that has no connection here (RFC 9293 section 3.10.7.1)."""
-        if seg.flags & ACK:
-            self._emit(now, Segment._trusted(RST, seg.ack, 0, 0, b""))
+        if int(seg.flags) & ACK:
+            self._emit(now, Segment._trusted(F_RST, seg.ack, 0, 0, b""))
         else:
-            self._emit(now, Segment._trusted(RST | ACK, 0, seg.end_seq, 0, b""))
+            self._emit(now, Segment._trusted(F_RST_ACK, 0, seg.end_seq, 0, b""))
 
     def _do_rst(self, now: float, seg) -> None:
-        self._emit(now, Segment._trusted(RST, self.snd_nxt, 0, 0, b""))
+        self._emit(now, Segment._trusted(F_RST, self.snd_nxt, 0, 0, b""))
 
     def _do_retransmit(self, now: float, seg) -> None:
         self.retries += 1

@@ -111,10 +111,10 @@ def _rows() -> list[Transition]:
         T(S.ESTABLISHED, "rcv_fin", S.CLOSE_WAIT, ("deliver", "ack"), "3.10.7.4"),
         T(S.FIN_WAIT_1, "rcv_ack", S.FIN_WAIT_1, ("deliver",), "3.10.7.4"),
         T(S.FIN_WAIT_1, "rcv_ack_of_fin", S.FIN_WAIT_2, ("deliver",), "3.10.7.4"),
-        T(S.FIN_WAIT_1, "rcv_fin", S.CLOSING, ("deliver", "ack"), "3.10.7.4"),
-        T(S.FIN_WAIT_1, "rcv_fin_ack_of_fin", S.TIME_WAIT, ("deliver", "ack", "start_2msl"), "3.10.7.4"),
+        T(S.FIN_WAIT_1, "rcv_fin", S.CLOSING, ("deliver", "ack_now"), "3.10.7.4"),
+        T(S.FIN_WAIT_1, "rcv_fin_ack_of_fin", S.TIME_WAIT, ("deliver", "ack_now", "start_2msl"), "3.10.7.4"),
         T(S.FIN_WAIT_2, "rcv_ack", S.FIN_WAIT_2, ("deliver",), "3.10.7.4"),
-        T(S.FIN_WAIT_2, "rcv_fin", S.TIME_WAIT, ("deliver", "ack", "start_2msl"), "3.10.7.4"),
+        T(S.FIN_WAIT_2, "rcv_fin", S.TIME_WAIT, ("deliver", "ack_now", "start_2msl"), "3.10.7.4"),
         T(S.CLOSE_WAIT, "rcv_ack", S.CLOSE_WAIT, (), "3.10.7.4"),
         T(S.CLOSING, "rcv_ack", S.CLOSING, (), "3.10.7.4"),
         T(S.CLOSING, "rcv_ack_of_fin", S.TIME_WAIT, ("start_2msl",), "3.10.7.4"),
@@ -158,12 +158,19 @@ TWO_WAY: tuple[Transition, ...] = (
 HANDSHAKES = ("three-way", "two-way")
 
 
-def lookup_table(handshake: str = "three-way") -> dict[tuple[State, str], Transition]:
-    """The (state, event) -> Transition mapping an Endpoint runs for the given handshake."""
+def _build(handshake: str) -> dict[tuple[State, str], Transition]:
     table = {(row.state, row.event): row for row in TABLE}
     if handshake == "two-way":
         table.update({(row.state, row.event): row for row in TWO_WAY})
     return table
+
+
+_LOOKUPS = {handshake: _build(handshake) for handshake in HANDSHAKES}
+
+
+def lookup_table(handshake: str = "three-way") -> dict[tuple[State, str], Transition]:
+    """The (state, event) -> Transition mapping an Endpoint runs for the given handshake (shared, do not modify)."""
+    return _LOOKUPS[handshake]
 
 
 def allowed_states(call: str) -> list[State]:
