@@ -12,11 +12,13 @@ already received) happens here, in the same order as in the RFC text.
 """
 from __future__ import annotations
 
+from collections import deque
+
 from . import records
 from ._check import check_bytes, check_choice, check_int_range, check_number
 from .segment import MAX_WINDOW, SEQ_MOD, Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
 from .states import State
-from .table import HANDSHAKES, allowed_states, lookup_table
+from .table import ACTIONS, HANDSHAKES, allowed_states, lookup_table
 
 # Flag tests use plain ints (IntFlag operators are slow in this hot path); segments carry Flags.
 FIN, SYN, RST, ACK = int(Flags.FIN), int(Flags.SYN), int(Flags.RST), int(Flags.ACK)
@@ -95,7 +97,7 @@ class Endpoint:
             raise ValueError("data must not be empty")
         self._begin(now)
         self._check_call("send")
-        self.send_buffer += data
+        self._unsent.extend(data[i:i + self.mss] for i in range(0, len(data), self.mss))
         self._call(now, "send")
         return self._finish()
 
@@ -132,8 +134,11 @@ class Endpoint:
 
     def next_deadline(self) -> float | None:
         """The earliest time at which on_timer() has work to do, or None."""
-        times = [t for t in (self._delack_at, self._rtx_at, self._tw_at) if t is not None]
-        return min(times) if times else None
+        best = self._rtx_at
+        for t in (self._delack_at, self._tw_at):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
 
     def on_timer(self, now: float) -> list[Segment]:
         """Run every timer that is due at ``now``."""
@@ -174,7 +179,7 @@ class Endpoint:
                 self._rtx_at = None
             return
         for action in row.actions:
-            getattr(self, "_do_" + action)(now, segment)
+            _ACTION_METHODS[action](self, now, segment)
         if row.next is not self.state:
             self.state = row.next
             self.log.append(records.StateChange(now, row.next, event))
@@ -199,10 +204,10 @@ class Endpoint:
         self.iss = self.irs = None
         self.snd_una = self.snd_nxt = self.rcv_nxt = 0
         self.snd_wnd = MAX_WINDOW
-        self.send_buffer = bytearray()
+        self._unsent: deque[bytes] = deque()  # data the application sent that is not on the wire yet
         self._fin_pending = False
         self.fin_seq: int | None = None
-        self._rtx_queue: list[list] = []  # [segment, first sent at, retransmitted]
+        self._rtx_queue: deque[list] = deque()  # [segment, first sent at, retransmitted]
         self._rtx_at: float | None = None
         self._tw_at: float | None = None
         self._delack_at: float | None = None
@@ -326,7 +331,7 @@ class Endpoint:
             return
         queue, sample = self._rtx_queue, None
         while queue and seq_le(queue[0][0].end_seq, seg.ack):
-            entry = queue.pop(0)
+            entry = queue.popleft()
             sample = None if entry[2] else now - entry[1]
         self.snd_una = seg.ack
         if sample is not None:
@@ -374,16 +379,15 @@ class Endpoint:
 
     def _push(self, now: float) -> None:
         """Send queued data the peer's window allows, then our FIN once the queue is empty."""
-        while self.send_buffer:
-            room = self.snd_wnd - seq_diff(self.snd_nxt, self.snd_una)
-            size = min(self.mss, len(self.send_buffer), room)
-            if size <= 0:
+        unsent = self._unsent
+        while unsent:
+            # Send whole segments only, never a sliver of window (RFC 9293 3.8.6.2.1, SWS avoidance).
+            if len(unsent[0]) > self.snd_wnd - seq_diff(self.snd_nxt, self.snd_una):
                 break
-            chunk = bytes(self.send_buffer[:size])
-            del self.send_buffer[:size]
+            chunk = unsent.popleft()
             self._send(now, F_PSH_ACK, self.snd_nxt, chunk)
-            self.snd_nxt = seq_add(self.snd_nxt, size)
-        if self._fin_pending and not self.send_buffer and self.fin_seq is None:
+            self.snd_nxt = seq_add(self.snd_nxt, len(chunk))
+        if self._fin_pending and not unsent and self.fin_seq is None:
             self.fin_seq = self.snd_nxt
             self._send(now, F_FIN_ACK, self.snd_nxt)
             self.snd_nxt = seq_add(self.snd_nxt, 1)
@@ -488,3 +492,7 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"<Endpoint {self.name} {self.state}>"
+
+
+# The table names actions; each is the Endpoint method _do_<name>.
+_ACTION_METHODS = {name: getattr(Endpoint, "_do_" + name) for name in ACTIONS}

@@ -32,10 +32,13 @@ class Link:
         self.loss = check_number("loss", loss, low=0.0, high=1.0)
         self.drop = check_drop(drop)
         self.seed = check_int_range("seed", seed, 0)
-        self._rng = random.Random(self.seed)
+        # A link with neither loss nor jitter needs no random numbers (and is faster without them).
+        self._rng = random.Random(self.seed) if self.loss or self.jitter else None
 
     def carry(self, index: int) -> float | None:
         """The one-way delay of transmission ``index``, or None when it is lost."""
+        if self._rng is None:
+            return None if index in self.drop else self.delay
         roll, spread = self._rng.random(), self._rng.random()
         if index in self.drop or roll < self.loss:
             return None

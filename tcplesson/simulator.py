@@ -39,11 +39,14 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
     plan = resolve(scenario)
     seed = check_int_range("seed", seed, 0)
     link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
-    isn_rng = random.Random(f"isn-{seed}")
     isns = {"client": client_isn, "server": server_isn}
+    if client_isn is None or server_isn is None:  # both drawn, so one given ISN never shifts the other
+        isn_rng = random.Random(f"isn-{seed}")
+        drawn = {who: isn_rng.randrange(SEQ_MOD) for who in SIDES}
+        isns = {who: drawn[who] if isns[who] is None else isns[who] for who in SIDES}
     endpoints = {}
     for who in SIDES:
-        isn = isns[who] if isns[who] is not None else isn_rng.randrange(SEQ_MOD)
+        isn = isns[who]
         endpoints[who] = Endpoint(who, isn=check_int_range(f"{who}_isn", isn, 0, SEQ_MOD - 1), rto=rto,
                                   max_retries=max_retries, msl=msl, time_wait=time_wait,
                                   handshake=handshake, delayed_ack=delayed_ack, mss=mss)
@@ -63,6 +66,7 @@ class _Run:
                            transitions={who: [] for who in SIDES},
                            outcomes={who: None for who in SIDES},
                            delivered={who: b"" for who in SIDES})
+        self.received: dict[str, list[bytes]] = {who: [] for who in SIDES}
         self.heap: list = []
         self.order = 0
         self.armed: dict[str, float | None] = {who: None for who in SIDES}
@@ -94,6 +98,7 @@ class _Run:
                 self._call(now, who, item)
             trace.end_time = now
             self._collect(now, who)
+        trace.delivered = {who: b"".join(self.received[who]) for who in SIDES}
         return trace
 
     def _call(self, now: float, who: str, step) -> None:
@@ -121,12 +126,13 @@ class _Run:
                 old = trace.states[who][-1][1]
                 trace.states[who].append((rec.time, rec.state))
                 trace.transitions[who].append(Transition(rec.time, old, rec.event, rec.state))
-                self._release_waiting(rec.time, who, rec.state)
+                if self.waiting:
+                    self._release_waiting(rec.time, who, rec.state)
             elif kind is records.Outcome:
                 trace.outcomes[who] = rec.outcome
                 trace.happenings.append(Happening(rec.time, who, "outcome", rec.outcome))
             elif kind is records.Delivered:
-                trace.delivered[who] += rec.data
+                self.received[who].append(rec.data)
                 trace.happenings.append(Happening(rec.time, who, "delivered", f"{len(rec.data)} bytes"))
             elif kind is records.TimerFired:
                 trace.happenings.append(Happening(rec.time, who, "timer", rec.timer))

@@ -19,6 +19,10 @@ class State(Enum):
     LAST_ACK = "LAST-ACK"
     TIME_WAIT = "TIME-WAIT"
 
+    # Members are singletons compared by identity, so identity hashing is exact, and it is done in C
+    # (Enum's own __hash__ is Python code, and states are dictionary keys in every step).
+    __hash__ = object.__hash__
+
     def __str__(self) -> str:
         return self.value
 
