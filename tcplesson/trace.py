@@ -78,6 +78,39 @@ class Trace:
             current = state
         return current
 
+    def first_time(self, who: str, state: State) -> float | None:
+        """When one side first entered a state, or None if it never did."""
+        return next((t for t, s in self.states[_side(who)] if s is state), None)
+
+    def time_wait(self, who: str) -> tuple[float, float] | None:
+        """(start, end) of one side's last TIME-WAIT, or None; end is when it left TIME-WAIT."""
+        spans = _spans(self.states[_side(who)], self.end_time)
+        return next(((a, b) for s, a, b in reversed(spans) if s is State.TIME_WAIT), None)
+
+    def summary(self) -> str:
+        """One line saying what happened, e.g. for under a figure."""
+        parts = []
+        opened = {who: self.first_time(who, State.ESTABLISHED) for who in SIDES}
+        reached = [who for who in SIDES if opened[who] is not None]
+        if len(reached) == 2:
+            parts.append(f"connection open at {max(opened.values()):.2f} s")
+        elif reached:
+            parts.append(f"only the {reached[0]} reached ESTABLISHED")
+        else:
+            parts.append("no connection")
+        lost = sum(tx.lost for tx in self.transmissions)
+        again = sum(tx.retransmission for tx in self.transmissions)
+        parts.append(f"{len(self.transmissions)} segments, {lost} lost, {again} retransmitted")
+        for who in SIDES:
+            span = self.time_wait(who)
+            if span:
+                parts.append(f"{who} in TIME-WAIT {span[0]:.2f}-{span[1]:.2f} s")
+        for who in SIDES:
+            if self.outcomes[who]:
+                parts.append(f"{who}: {self.outcomes[who]}")
+        parts.append("ends " + ", ".join(f"{who} {self.final_states[who]}" for who in SIDES))
+        return "; ".join(parts)
+
     def rows(self) -> list[dict]:
         """One dict per transmission, for a table (pandas.DataFrame(trace.rows()) works too)."""
         return [{
@@ -107,6 +140,12 @@ class Trace:
     def __repr__(self) -> str:
         final = ", ".join(f"{who} {state}" for who, state in self.final_states.items())
         return f"<Trace {self.scenario}: {len(self.transmissions)} transmissions, ends {final}>"
+
+
+def _spans(states: list[tuple[float, State]], end: float) -> list[tuple[State, float, float]]:
+    """(state, start, end) for each stay in a state; the last one ends at ``end``."""
+    ends = [t for t, _ in states[1:]] + [max(end, states[-1][0])]
+    return [(s, t, e) for (t, s), e in zip(states, ends)]
 
 
 def _note(tx: Transmission) -> str:
