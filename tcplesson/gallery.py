@@ -1,0 +1,90 @@
+"""Render every figure of the course to PNG, to look at them all at once: ``python -m tcplesson.gallery OUT``.
+
+The same run twice writes the same bytes (Agg, fixed dpi, no software/date metadata), so the
+gallery can also be compared across changes.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ISNS = {"client_isn": 100, "server_isn": 300}  # small numbers are easier to read on a slide
+DPI = 100
+
+
+def _items():
+    """(file name, function that draws and returns an Axes), in the order a course meets them."""
+    from . import figures
+    from .scenarios import SCENARIOS
+    from .simulator import simulate
+
+    items = []
+    for name in SCENARIOS:
+        items.append((f"ladder_{name}", lambda name=name: figures.plot_ladder(simulate(name, **ISNS))))
+    variants = [
+        ("ladder_lifecycle_drop1", dict(drop=[1])),
+        ("ladder_lifecycle_drop3", dict(drop=[3])),
+        ("ladder_lifecycle_drop7", dict(drop=[7])),
+        ("ladder_lifecycle_drop7_time_wait0", dict(drop=[7], time_wait=0)),
+        ("ladder_lifecycle_lossy_jitter", dict(loss=0.2, jitter=0.03, seed=3, delayed_ack=0.2)),
+    ]
+    for fname, kw in variants:
+        items.append((fname, lambda kw=kw: figures.plot_ladder(simulate("lifecycle", **ISNS, **kw))))
+    items += [
+        ("ladder_handshake_gives_up", lambda: figures.plot_ladder(simulate("handshake", drop=range(1, 8), **ISNS))),
+        ("ladder_old-duplicate-syn_two-way",
+         lambda: figures.plot_ladder(simulate("old-duplicate-syn", handshake="two-way", **ISNS))),
+        ("ladder_lifecycle_random_isn", lambda: figures.plot_ladder(simulate("lifecycle", seed=7))),
+        ("ladder_lifecycle_relative", lambda: figures.plot_ladder(simulate("lifecycle", seed=7), relative=True)),
+        ("ladder_lifecycle_step4", lambda: figures.plot_ladder(simulate("lifecycle", **ISNS), upto=4)),
+        ("diagram_table", lambda: figures.plot_state_diagram()),
+        ("diagram_table_errors", lambda: figures.plot_state_diagram(errors=True)),
+        ("diagram_lifecycle_client", lambda: figures.plot_state_diagram(simulate("lifecycle"), "client")),
+        ("diagram_lifecycle_server", lambda: figures.plot_state_diagram(simulate("lifecycle"), "server")),
+        ("diagram_simultaneous-close_client",
+         lambda: figures.plot_state_diagram(simulate("simultaneous-close"), "client")),
+        ("diagram_refused_client", lambda: figures.plot_state_diagram(simulate("refused"), "client")),
+        ("header_syn_ack", lambda: figures.plot_header(simulate("handshake", **ISNS).transmissions[1])),
+        ("header_fin_ack", lambda: figures.plot_header(simulate("lifecycle", **ISNS).transmissions[3])),
+        ("timeline_lifecycle", lambda: figures.plot_timeline(simulate("lifecycle", **ISNS))),
+        ("timeline_lifecycle_drop7", lambda: figures.plot_timeline(simulate("lifecycle", drop=[7], **ISNS))),
+        ("timeline_simultaneous-close", lambda: figures.plot_timeline(simulate("simultaneous-close", **ISNS))),
+    ]
+    return items
+
+
+def save(ax, path) -> None:
+    """Save an Axes' figure as a reproducible PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    ax.figure.savefig(path, dpi=DPI, metadata={"Software": None}, facecolor="white")
+    plt.close(ax.figure)
+
+
+def render(outdir) -> list[Path]:
+    """Write every gallery PNG into ``outdir`` (created if needed) and return their paths."""
+    import matplotlib.pyplot as plt
+
+    plt.switch_backend("Agg")
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, draw in _items():
+        path = out / f"{name}.png"
+        save(draw(), path)
+        paths.append(path)
+    return paths
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m tcplesson.gallery OUTDIR", file=sys.stderr)
+        return 2
+    for path in render(argv[0]):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

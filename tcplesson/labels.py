@@ -1,0 +1,210 @@
+"""Every word a figure shows, in one place, so that a second language is one more dict.
+
+Drawing code never writes a visible word itself: it asks ``text(key, lang)`` (or one of the small
+helpers below). To add a Chinese track, add ``TEXTS["zh"] = {...}`` with any subset of the English
+keys (missing keys fall back to English) and, if needed, a font in ``FONTS["zh"]``; no drawing or
+protocol code changes.
+
+Keys are dotted: ``state.<RFC name>`` (the name shown), ``describe.<RFC name>`` (one line saying what
+the state means), ``event.<table event>``, ``action.<table action>``, ``outcome.<outcome>``,
+``flag.<FLAG>``, ``header.<field>`` and plain words (``lost``, ``client``...). Templates use
+``str.format`` fields: ``text("rto_wait", seconds=1)`` -> ``"RTO 1 s"``.
+"""
+from __future__ import annotations
+
+from .states import State
+
+DEFAULT_LANG = "en"
+
+_EN = {
+    # --- the two ends and common words ---
+    "client": "client",
+    "server": "server",
+    "lost": "lost",
+    "retransmission": "retransmission",
+    "old duplicate": "old duplicate",
+    "2MSL": "2MSL",
+    "time_axis": "time (s)",
+    "later": "\u2026 {seconds} later \u2026",
+    "seconds": "{value} s",
+    "skip": "+{seconds}",
+    "rto_wait": "RTO {seconds}",
+    "time_wait_2msl": "2MSL = {seconds}",
+    "time_wait_n": "TIME-WAIT = {seconds}",
+    "restarted": "(restarted)",
+    "relative_note": "numbers relative to each side's ISN",
+    "arc": "{event} / {actions}",
+    "action_sep": ", ",
+    "header_title": "TCP header (20 bytes): {segment}",
+    "bit": "bit",
+    "step": "step {k} of {n}",
+    "diagram_title": "the {who}'s path in \"{scenario}\" (arcs numbered in order)",
+    "two_way_mark": "(two-way handshake)",
+    # --- the eleven states: name as shown, and one line saying what it means ---
+    **{f"state.{s.value}": s.value for s in State},
+    "describe.CLOSED": "no connection",
+    "describe.LISTEN": "waiting for a SYN from any peer",
+    "describe.SYN-SENT": "our SYN sent, waiting for the peer's SYN,ACK",
+    "describe.SYN-RECEIVED": "peer's SYN received and answered, waiting for the ACK of ours",
+    "describe.ESTABLISHED": "open: data can flow both ways",
+    "describe.FIN-WAIT-1": "our FIN sent, waiting for its ACK",
+    "describe.FIN-WAIT-2": "our FIN acknowledged, waiting for the peer's FIN",
+    "describe.CLOSE-WAIT": "peer's FIN received, waiting for our application to close",
+    "describe.CLOSING": "FINs crossed: waiting for the ACK of our FIN",
+    "describe.LAST-ACK": "our FIN sent after the peer's, waiting for its ACK",
+    "describe.TIME-WAIT": "all done, waiting 2MSL for old segments to die out",
+    # --- events of the transition table (state diagram arcs) ---
+    "event.listen": "passive open",
+    "event.connect": "active open",
+    "event.send": "send",
+    "event.close": "close",
+    "event.abort": "abort",
+    "event.close_unread": "close, unread data",
+    "event.rcv_segment": "rcv segment",
+    "event.rcv_syn": "rcv SYN",
+    "event.rcv_syn_ack": "rcv SYN,ACK",
+    "event.rcv_ack": "rcv ACK",
+    "event.rcv_bad_ack": "rcv bad ACK",
+    "event.rcv_ack_of_syn": "rcv ACK of SYN",
+    "event.rcv_dup_syn": "rcv SYN again",
+    "event.rcv_rst": "rcv RST",
+    "event.rcv_rst_passive": "rcv RST",
+    "event.rcv_rst_active": "rcv RST",
+    "event.rcv_fin": "rcv FIN",
+    "event.rcv_ack_of_fin": "rcv ACK of FIN",
+    "event.rcv_fin_ack_of_fin": "rcv FIN + ACK of FIN",
+    "event.rcv_unacceptable": "rcv unacceptable segment",
+    "event.rcv_out_of_order": "rcv out-of-order data",
+    "event.rto": "timeout (RTO)",
+    "event.give_up": "give up (timeout)",
+    "event.give_up_passive": "give up (timeout)",
+    "event.time_wait_expired": "timeout = 2MSL",
+    "event.delayed_ack": "delayed-ACK timer",
+    # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
+    "action.learn_isn": "",
+    "action.syn": "snd SYN",
+    "action.syn_ack": "snd SYN,ACK",
+    "action.assume_acked": "",
+    "action.ack": "snd ACK",
+    "action.ack_now": "snd ACK",
+    "action.deliver": "",
+    "action.hold": "",
+    "action.data": "snd data",
+    "action.fin": "snd FIN",
+    "action.reset": "snd RST",
+    "action.rst": "snd RST",
+    "action.retransmit": "retransmit",
+    "action.start_2msl": "",
+    "action.restart_2msl": "restart 2MSL",
+    "action.refused": "",
+    "action.reset_by_peer": "",
+    "action.timed_out": "",
+    # --- what the user is told ---
+    "outcome.refused": "connection refused",
+    "outcome.reset": "connection reset",
+    "outcome.timed out": "connection timed out",
+    # --- the header figure ---
+    **{f"flag.{name}": name for name in ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")},
+    "header.src_port": "Source Port",
+    "header.dst_port": "Destination Port",
+    "header.seq": "Sequence Number",
+    "header.ack": "Acknowledgment Number",
+    "header.ack_ignored": "Acknowledgment Number (ignored: ACK bit off)",
+    "header.offset": "Data Offset",
+    "header.reserved": "Rsrvd",
+    "header.window": "Window",
+    "header.checksum": "Checksum",
+    "header.urgent": "Urgent Pointer",
+    "header.checksum_value": "(computed over the segment)",
+    "header.payload": "data: {n} bytes",
+    "header.no_payload": "no data",
+    "header.offset_value": "{words} ({bytes} bytes)",
+}
+
+TEXTS: dict[str, dict[str, str]] = {"en": _EN}
+
+# Font family per language (None: matplotlib's default). A Chinese track needs a CJK font here,
+# e.g. FONTS["zh"] = ["Noto Sans CJK SC", "DejaVu Sans"].
+FONTS: dict[str, list[str] | None] = {"en": None}
+
+
+def languages() -> list[str]:
+    return sorted(TEXTS)
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in TEXTS:
+        raise ValueError(f"lang must be one of {', '.join(sorted(TEXTS))}, got {lang!r}")
+    return lang
+
+
+def text(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
+    """The words for ``key`` in ``lang`` (English when that language lacks the key), formatted."""
+    table = TEXTS[_check_lang(lang)]
+    if key in table:
+        template = table[key]
+    elif key in TEXTS[DEFAULT_LANG]:
+        template = TEXTS[DEFAULT_LANG][key]
+    else:
+        raise KeyError(f"no label {key!r}; add it to tcplesson.labels.TEXTS['en']")
+    return template.format(**fields) if fields else template
+
+
+def font(lang: str = DEFAULT_LANG) -> dict:
+    """Keyword arguments for matplotlib text in this language (a font family, or nothing)."""
+    family = FONTS.get(_check_lang(lang))
+    return {"family": family} if family else {}
+
+
+def state_name(state: State | str, lang: str = DEFAULT_LANG) -> str:
+    return text(f"state.{_state_value(state)}", lang)
+
+
+def describe(state: State | str, lang: str = DEFAULT_LANG) -> str:
+    """One line saying what a state means ("our FIN sent, waiting for its ACK")."""
+    return text(f"describe.{_state_value(state)}", lang)
+
+
+def event_label(event: str, lang: str = DEFAULT_LANG) -> str:
+    return text(f"event.{event}", lang)
+
+
+def action_label(action: str, lang: str = DEFAULT_LANG) -> str:
+    """The words for an action on a diagram arc; "" for actions an arc does not show."""
+    return text(f"action.{action}", lang)
+
+
+def arc_label(event: str, actions, lang: str = DEFAULT_LANG) -> str:
+    """'rcv SYN / snd SYN,ACK': an event and what it makes the endpoint send."""
+    shown = []
+    for action in actions:
+        words = action_label(action, lang)
+        if words and words not in shown:
+            shown.append(words)
+    if not shown:
+        return event_label(event, lang)
+    return text("arc", lang, event=event_label(event, lang), actions=text("action_sep", lang).join(shown))
+
+
+def segment_label(segment, seq_base: int = 0, ack_base: int = 0, lang: str = DEFAULT_LANG) -> str:
+    """'SYN,ACK seq=300 ack=101': flag names and numbers are the same in every language."""
+    _check_lang(lang)
+    return segment.label(seq_base=seq_base, ack_base=ack_base)
+
+
+def seconds(value: float, lang: str = DEFAULT_LANG) -> str:
+    """'240 s', '0.5 s', '1.25 s': a duration as a reader wants it (no float noise)."""
+    return text("seconds", lang, value=_number(value))
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.3g}" if value != int(value) else f"{value:.0f}"
+    return f"{round(value, 3):g}"
+
+
+def _state_value(state: State | str) -> str:
+    return state.value if isinstance(state, State) else str(state)
