@@ -5,6 +5,7 @@
     print(trace.table())
 """
 from .endpoint import Endpoint, ProtocolError
+from .figures import plot_header, plot_ladder, plot_state_diagram, plot_timeline
 from .link import Link
 from .scenarios import SCENARIOS, Scenario, Step
 from .segment import Flags, Segment
@@ -16,5 +17,15 @@ from .trace import Trace, Transmission
 __all__ = [
     "Endpoint", "Flags", "Link", "ProtocolError", "SCENARIOS", "Scenario", "Segment", "State", "Step",
     "TABLE", "TWO_WAY", "Trace", "Transition", "Transmission", "simulate",
+    "plot_header", "plot_ladder", "plot_state_diagram", "plot_timeline", "explore", "Explorer",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The explorers need ipywidgets; import them on first use so that scripts which only simulate
+    # or draw do not pay for it.
+    if name in ("explore", "Explorer"):
+        from . import explorer
+        return getattr(explorer, name)
+    raise AttributeError(f"module 'tcplesson' has no attribute {name!r}")

@@ -42,12 +42,14 @@ class Endpoint:
     ``msl`` the maximum segment lifetime; ``time_wait`` the TIME-WAIT length (default 2*msl, 0 for
     none); ``handshake`` "three-way" or the "two-way" counterfactual; ``delayed_ack`` how long an
     ACK for data or FIN may wait for a segment to ride on (0: never, as the RFC's default here);
-    ``mss`` the largest payload; ``auto_read`` whether the application reads everything at once.
+    ``mss`` the largest payload; ``auto_read`` whether the application reads everything at once;
+    ``isn_clock`` False is the counterfactual in which every connection reuses the same ISN.
     """
 
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
-                 delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True) -> None:
+                 delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
+                 isn_clock: bool = True) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name
@@ -60,6 +62,7 @@ class Endpoint:
         self.delayed_ack = check_number("delayed_ack", delayed_ack, low=0.0)
         self.mss = check_int_range("mss", mss, 1, MAX_WINDOW)
         self.auto_read = bool(auto_read)
+        self.isn_clock = bool(isn_clock)
         self._table = lookup_table(handshake)
 
         self.state = State.CLOSED
@@ -221,6 +224,8 @@ class Endpoint:
     def _choose_iss(self, now: float) -> int:
         if self._t0 is None:
             self._t0 = now
+        if not self.isn_clock:
+            return self.isn
         return (self.isn + int((now - self._t0) * ISN_CLOCK_HZ)) % SEQ_MOD
 
     # ------------------------------------------------------------------ arriving segments
@@ -292,6 +297,12 @@ class Endpoint:
         self._take_ack(now, seg)
         seg = self._trim(seg)
         if seg.seq != self.rcv_nxt and (seg.payload or f & FIN):
+            # Text that is not next in line. RFC 9293 3.10.7.4 takes the ACK field (fifth check)
+            # before the text (seventh): an ACK that moves the state on does so first (SYN-RECEIVED
+            # -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, ...), then the text waits in the new state.
+            event = self._ack_event(False)
+            if event != "rcv_ack":
+                self._run(now, event, Segment._trusted(F_ACK, seg.seq, seg.ack, seg.window, b""))
             return self._run(now, "rcv_out_of_order", seg)
         self._run(now, self._ack_event(bool(f & FIN)), seg)
 

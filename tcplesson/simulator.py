@@ -28,7 +28,8 @@ _ARRIVAL, _CALL, _TIMER = 0, 1, 2
 def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
              drop=(), seed: int = 0, client_isn: int | None = None, server_isn: int | None = None,
              rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
-             handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460) -> Trace:
+             handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460,
+             auto_read: bool = True, isn_clock: bool = True) -> Trace:
     """Run a scenario (a name from SCENARIOS, a Scenario, or a list of steps) and return its Trace.
 
     ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
@@ -49,12 +50,14 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
         isn = isns[who]
         endpoints[who] = Endpoint(who, isn=check_int_range(f"{who}_isn", isn, 0, SEQ_MOD - 1), rto=rto,
                                   max_retries=max_retries, msl=msl, time_wait=time_wait,
-                                  handshake=handshake, delayed_ack=delayed_ack, mss=mss)
+                                  handshake=handshake, delayed_ack=delayed_ack, mss=mss,
+                                  auto_read=auto_read, isn_clock=isn_clock)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
                   client_isn=endpoints["client"].isn, server_isn=endpoints["server"].isn,
                   rto=endpoints["client"].rto_initial, max_retries=max_retries, msl=float(msl),
                   time_wait=endpoints["client"].time_wait, handshake=handshake,
-                  delayed_ack=float(delayed_ack), mss=mss)
+                  delayed_ack=float(delayed_ack), mss=mss, auto_read=bool(auto_read),
+                  isn_clock=bool(isn_clock))
     return _Run(plan, endpoints, link, params).go()
 
 

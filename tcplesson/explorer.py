@@ -1,0 +1,144 @@
+"""Explorers: sliders that re-run a scenario and redraw its ladder diagram.
+
+Thin by design: a control changes -> simulate -> draw the same figure again. No protocol logic
+lives here.
+
+Rendering path: the figure is a plain ``matplotlib.figure.Figure`` (not pyplot, so nothing is
+displayed behind the explorer's back) rendered by Agg to PNG bytes and shown in an
+``ipywidgets.Image``. Setting the image's value is one synchronous message to the page: no output
+area is cleared and refilled (so nothing flickers), it needs no extra front-end extension, it works
+the same in JupyterLab, Notebook and VS Code, and the PNG is exactly what ``figure`` holds, so a
+test can compare them.
+"""
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+from .figures import plot_ladder
+from .scenarios import resolve
+from .simulator import simulate
+
+# The controls an explorer offers, with the simulate() parameter each one sets.
+_TIME_WAIT_CHOICES = [("2 x MSL", None), ("none (0 s)", 0.0)]
+
+
+def _controls(defaults: dict) -> dict[str, widgets.Widget]:
+    style = {"description_width": "initial"}
+    wide = widgets.Layout(width="260px")
+    return {
+        "loss": widgets.FloatSlider(value=defaults.get("loss", 0.0), min=0.0, max=1.0, step=0.05,
+                                    description="loss probability", style=style, layout=wide,
+                                    readout_format=".2f", continuous_update=False),
+        "drop": widgets.IntsInput(value=list(defaults.get("drop", [])), min=1, max=999,
+                                  description="drop segment #", style=style,
+                                  layout=widgets.Layout(width="260px")),
+        "delay": widgets.FloatSlider(value=defaults.get("delay", 0.05), min=0.001, max=1.0, step=0.01,
+                                     description="one-way delay (s)", style=style, layout=wide,
+                                     readout_format=".3f", continuous_update=False),
+        "jitter": widgets.FloatSlider(value=defaults.get("jitter", 0.0), min=0.0, max=0.5, step=0.01,
+                                      description="jitter (s)", style=style, layout=wide,
+                                      readout_format=".2f", continuous_update=False),
+        "seed": widgets.BoundedIntText(value=defaults.get("seed", 0), min=0, max=99999,
+                                       description="seed", style=style, layout=widgets.Layout(width="160px")),
+        "rto": widgets.FloatSlider(value=defaults.get("rto", 1.0), min=0.2, max=3.0, step=0.1,
+                                   description="initial RTO (s)", style=style, layout=wide,
+                                   continuous_update=False),
+        "msl": widgets.FloatSlider(value=defaults.get("msl", 120.0), min=1.0, max=120.0, step=1.0,
+                                   description="MSL (s)", style=style, layout=wide,
+                                   continuous_update=False),
+        "time_wait": widgets.Dropdown(options=_TIME_WAIT_CHOICES, value=defaults.get("time_wait"),
+                                      description="TIME-WAIT", style=style,
+                                      layout=widgets.Layout(width="200px")),
+        "handshake": widgets.ToggleButtons(options=["three-way", "two-way"],
+                                           value=defaults.get("handshake", "three-way"),
+                                           description="handshake", style=style),
+    }
+
+
+class Explorer(widgets.VBox):
+    """A scenario with its controls, its ladder diagram, a step control and a summary line.
+
+    ``controls`` maps parameter names to widgets; ``trace`` is the current Trace; ``figure`` the
+    matplotlib Figure shown. Setting ``controls[name].value`` from Python re-simulates and redraws
+    at once (tests and notebooks can drive it).
+    """
+
+    def __init__(self, scenario="lifecycle", *, width: float = 10.0, height: float = 6.5,
+                 relative: bool = False, **defaults) -> None:
+        self.scenario = resolve(scenario)
+        unknown = set(defaults) - {"loss", "drop", "delay", "jitter", "seed", "rto", "msl", "time_wait",
+                                   "handshake", "client_isn", "server_isn", "max_retries", "delayed_ack"}
+        if unknown:
+            raise TypeError(f"explore() got unknown parameter(s): {', '.join(sorted(unknown))}")
+        self.fixed = {k: defaults.pop(k) for k in ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock")
+                      if k in defaults}
+        self.relative = relative
+        self.controls = _controls(defaults)
+        for name, value in defaults.items():  # a widget would silently clip what it cannot show
+            control = self.controls[name]
+            if name == "drop":
+                value = list(value)
+            if control.value != value:
+                bounds = getattr(control, "min", None), getattr(control, "max", None)
+                raise ValueError(f"{name}={value!r} is outside what the {name} control allows "
+                                 f"({bounds[0]} to {bounds[1]})")
+        self.figure = Figure(figsize=(width, height), dpi=80)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * 80:.0f}px"))
+        self.step = widgets.IntSlider(value=0, min=0, max=0, description="step",
+                                      layout=widgets.Layout(width="420px"))
+        self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
+        widgets.jslink((self.play, "value"), (self.step, "value"))
+        self.summary = widgets.HTML()
+        self.trace = None
+        c = self.controls
+        rows = [
+            widgets.HBox([c["loss"], c["drop"], c["seed"]]),
+            widgets.HBox([c["delay"], c["jitter"], c["rto"]]),
+            widgets.HBox([c["msl"], c["time_wait"], c["handshake"]]),
+            widgets.HBox([self.play, self.step]),
+        ]
+        super().__init__(rows + [self.image, self.summary])
+        for control in c.values():
+            control.observe(self._resimulate, names="value")
+        self.step.observe(self._redraw, names="value")
+        self._resimulate()
+
+    def params(self) -> dict:
+        """The simulate() keyword arguments the controls stand for now."""
+        values = {name: control.value for name, control in self.controls.items()}
+        values["drop"] = list(values["drop"])
+        return {**values, **self.fixed}
+
+    def _resimulate(self, change=None) -> None:
+        self.trace = simulate(self.scenario, **self.params())
+        last = len(self.trace.transmissions)
+        self.play.max = self.step.max = last
+        if self.step.value != last:
+            self.step.value = last  # triggers _redraw
+        else:
+            self._redraw()
+
+    def _redraw(self, change=None) -> None:
+        upto = self.step.value
+        self.figure.clear()
+        ax = self.figure.add_subplot()
+        plot_ladder(self.trace, ax=ax, relative=self.relative, upto=upto)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", metadata={"Software": None})
+        self.image.value = buffer.getvalue()
+        shown = f"showing {upto} of {len(self.trace.transmissions)} segments; " \
+            if upto < len(self.trace.transmissions) else ""
+        self.summary.value = f"<b>{self.scenario.name}</b>: {shown}{self.trace.summary()}"
+
+
+def explore(scenario="lifecycle", **defaults) -> Explorer:
+    """An explorer for a named scenario (see tl.SCENARIOS) or your own Scenario.
+
+    Keyword arguments set the controls' starting values (loss, drop, delay, jitter, seed, rto,
+    msl, time_wait, handshake) or fix parameters without a control (client_isn, server_isn,
+    max_retries, delayed_ack); ``relative=True`` shows sequence numbers relative to each ISN.
+    """
+    return Explorer(scenario, **defaults)

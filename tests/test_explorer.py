@@ -1,0 +1,88 @@
+"""The explorer: each control re-simulates with the right parameter; the figure follows."""
+import pytest
+
+import tcplesson as tl
+
+widgets = pytest.importorskip("ipywidgets")
+
+
+@pytest.fixture
+def explorer():
+    return tl.explore("lifecycle", client_isn=100, server_isn=300)
+
+
+def test_starts_with_the_lossless_run(explorer):
+    assert [str(tx.segment) for tx in explorer.trace.transmissions][:3] == [
+        "SYN seq=100", "SYN,ACK seq=300 ack=101", "ACK seq=101 ack=301"]
+    assert bytes(explorer.image.value).startswith(b"\x89PNG")
+    assert "connection open" in explorer.summary.value
+
+
+def test_dropping_the_syn_retransmits_it_after_one_rto(explorer):
+    explorer.controls["rto"].value = 1.0
+    explorer.controls["drop"].value = [1]
+    first, second = explorer.trace.transmissions[:2]
+    assert first.lost and first.segment.flags == tl.Flags.SYN
+    assert second.retransmission and second.segment == first.segment
+    assert second.sent_at == pytest.approx(first.sent_at + 1.0)
+    assert "1 lost, 1 retransmitted" in explorer.summary.value
+
+
+def test_each_control_reaches_the_simulation(explorer):
+    explorer.controls["delay"].value = 0.2
+    assert explorer.trace.transmissions[0].arrived_at == pytest.approx(0.2)
+    explorer.controls["msl"].value = 30.0
+    start, end = explorer.trace.time_wait("client")
+    assert end - start == pytest.approx(60.0)
+    explorer.controls["time_wait"].value = 0.0
+    start, end = explorer.trace.time_wait("client")
+    assert end == start
+    explorer.controls["loss"].value = 1.0
+    assert explorer.trace.outcomes["client"] == "timed out"
+    explorer.controls["loss"].value = 0.0
+    explorer.controls["rto"].value = 2.0
+    explorer.controls["drop"].value = [1]
+    assert explorer.trace.transmissions[1].sent_at == pytest.approx(2.0)
+
+
+def test_jitter_and_seed_change_the_delays():
+    ex = tl.explore("handshake", jitter=0.3)
+    before = [tx.arrived_at for tx in ex.trace.transmissions]
+    ex.controls["seed"].value = 7
+    assert [tx.arrived_at for tx in ex.trace.transmissions] != before
+
+
+def test_two_way_handshake_leaves_a_ghost():
+    ex = tl.explore("old-duplicate-syn")
+    assert ex.trace.final_states["server"] is tl.State.LISTEN
+    ex.controls["handshake"].value = "two-way"
+    assert ex.trace.final_states["server"] is tl.State.ESTABLISHED
+
+
+def test_step_shows_only_what_has_happened(explorer):
+    full = bytes(explorer.image.value)
+    explorer.step.value = 2
+    assert bytes(explorer.image.value) != full
+    assert "showing 2 of 7 segments" in explorer.summary.value
+    explorer.step.value = 7
+    assert bytes(explorer.image.value) == full
+
+
+def test_png_is_what_the_figure_holds(explorer):
+    import io
+    buffer = io.BytesIO()
+    explorer.figure.savefig(buffer, format="png", metadata={"Software": None})
+    assert buffer.getvalue() == bytes(explorer.image.value)
+
+
+def test_widget_bounds_refuse_invalid_values(explorer):
+    explorer.controls["loss"].value = 1.5  # a slider clips to its bounds
+    assert explorer.controls["loss"].value == 1.0
+    with pytest.raises(Exception):
+        explorer.controls["drop"].value = [0]
+    with pytest.raises(ValueError, match="loss"):
+        tl.explore("lifecycle", loss=1.5)
+    with pytest.raises(ValueError, match="unknown scenario"):
+        tl.explore("no-such-scenario")
+    with pytest.raises(TypeError, match="colour"):
+        tl.explore("lifecycle", colour="red")
