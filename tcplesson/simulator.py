@@ -23,6 +23,7 @@ MAX_TRANSMISSIONS = 200_000  # a safety limit far above any lesson; reaching it 
 # At equal times: arrivals first, then user calls, then timers (a segment that arrives exactly at
 # a deadline is seen before the timer fires, as it would be by a real stack's receive path).
 _ARRIVAL, _CALL, _TIMER = 0, 1, 2
+_SENT, _STATE_CHANGE = records.Sent, records.StateChange
 
 
 def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
@@ -123,9 +124,9 @@ class _Run:
         endpoint, trace = self.endpoints[who], self.trace
         for rec in endpoint.log:
             kind = type(rec)
-            if kind is records.Sent:
+            if kind is _SENT:
                 self._transmit(rec.time, who, rec.segment, rec.retransmission)
-            elif kind is records.StateChange:
+            elif kind is _STATE_CHANGE:
                 old = trace.states[who][-1][1]
                 trace.states[who].append((rec.time, rec.state))
                 trace.transitions[who].append(Transition(rec.time, old, rec.event, rec.state))
