@@ -25,6 +25,15 @@ from .simulator import simulate
 _TIME_WAIT_CHOICES = [("2 x MSL", None), ("none (0 s)", 0.0)]
 
 
+def _position(choices: list, value, name: str) -> int:
+    """Where ``value`` is among a drop-down's choices: by position, because Dropdown(value=None)
+    means "nothing chosen" and shows an empty box even when None is one of the choices."""
+    values = [v for _, v in choices]
+    if value not in values:
+        raise ValueError(f"{name}={value!r} is not one of the explorer's choices {values}")
+    return values.index(value)
+
+
 def _controls(defaults: dict) -> dict[str, widgets.Widget]:
     style = {"description_width": "initial"}
     wide = widgets.Layout(width="260px")
@@ -49,7 +58,8 @@ def _controls(defaults: dict) -> dict[str, widgets.Widget]:
         "msl": widgets.FloatSlider(value=defaults.get("msl", 120.0), min=1.0, max=120.0, step=1.0,
                                    description="MSL (s)", style=style, layout=wide,
                                    continuous_update=False),
-        "time_wait": widgets.Dropdown(options=_TIME_WAIT_CHOICES, value=defaults.get("time_wait"),
+        "time_wait": widgets.Dropdown(options=_TIME_WAIT_CHOICES,
+                                      index=_position(_TIME_WAIT_CHOICES, defaults.get("time_wait"), "time_wait"),
                                       description="TIME-WAIT", style=style,
                                       layout=widgets.Layout(width="200px")),
         "handshake": widgets.ToggleButtons(options=["three-way", "two-way"],
@@ -95,7 +105,8 @@ class Explorer(widgets.VBox):
         self.trace = None
         c = self.controls
         rows = [
-            widgets.HBox([c["loss"], c["drop"], c["seed"]]),
+            # A tags box shows no description of its own: the label goes beside it.
+            widgets.HBox([c["loss"], widgets.HBox([widgets.Label("drop segment #"), c["drop"]]), c["seed"]]),
             widgets.HBox([c["delay"], c["jitter"], c["rto"]]),
             widgets.HBox([c["msl"], c["time_wait"], c["handshake"]]),
             widgets.HBox([self.play, self.step]),

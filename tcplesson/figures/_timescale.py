@@ -134,7 +134,7 @@ def build(busy: list[tuple[float, float]], *, t0: float, t1: float, available: f
     second) raises the readable scale when crossing arrows need room for their labels.
     """
     t1 = max(t1, t0)
-    unit = max(unit, (t1 - t0) * 1e-6, 1e-6)
+    unit = max(unit, (t1 - t0) * 1e-8, 1e-6)
     min_scale = max(row / unit, min_scale)
     cut_len = 2.0 * row
     margin = 0.9 * row / min_scale  # true-scale time kept on each side of a cut

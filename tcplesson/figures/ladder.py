@@ -464,9 +464,17 @@ def _grow(poly, pad: float):
 # --- facts read from the trace (never decided here) ---
 def _typical_delay(trace) -> float:
     delays = sorted(tx.arrived_at - tx.sent_at for tx in trace.transmissions if not tx.lost)
-    if delays:
-        return max(delays[len(delays) // 2], 1e-3)
-    return max(float(trace.params.get("delay", 0.05)), 1e-3)
+    if delays and delays[len(delays) // 2] > 0:
+        return max(delays[len(delays) // 2], 1e-6)
+    if float(trace.params.get("delay") or 0) > 0:  # every segment lost: the link's own delay
+        return float(trace.params["delay"])
+    # No delay to go by (a capture sees each segment at one place, or a zero-delay link): the
+    # closest two segments must still be a row apart.
+    times = sorted({round(tx.sent_at, 9) for tx in trace.transmissions})
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    if gaps:
+        return max(min(gaps), 1e-6)
+    return max(float(trace.params.get("delay") or 0.05), 1e-3)
 
 
 def _isn_bases(trace) -> dict[str, int]:
