@@ -27,6 +27,7 @@ F_SYN_ACK, F_FIN_ACK, F_PSH_ACK, F_RST_ACK = (Flags.SYN | Flags.ACK, Flags.FIN |
                                               Flags.PSH | Flags.ACK, Flags.RST | Flags.ACK)
 RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
 ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
+INVALID_ACK_INTERVAL = 0.5  # Linux's tcp_invalid_ratelimit: answers to unacceptable segments
 
 
 class ProtocolError(Exception):
@@ -216,6 +217,7 @@ class Endpoint:
         self._delack_at: float | None = None
         self._ack_owed = False
         self._held: dict[int, Segment] = {}
+        self._last_invalid_ack = float("-inf")
         self.retries = 0
         self.rto = self.rto_initial
         self.srtt: float | None = None
@@ -441,6 +443,12 @@ class Endpoint:
             self._delack_at = now + self.delayed_ack
 
     def _do_ack_now(self, now: float, seg) -> None:
+        self._send(now, F_ACK, self.snd_nxt)
+
+    def _do_ack_limited(self, now: float, seg: Segment) -> None:
+        if now - self._last_invalid_ack < INVALID_ACK_INTERVAL:
+            return self._drop(now, seg, "unacceptable; not answered: one such ACK per 0.5 s at most")
+        self._last_invalid_ack = now
         self._send(now, F_ACK, self.snd_nxt)
 
     def _do_deliver(self, now: float, seg: Segment) -> None:

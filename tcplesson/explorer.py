@@ -23,6 +23,8 @@ from .simulator import simulate
 
 # The controls an explorer offers, with the simulate() parameter each one sets.
 _TIME_WAIT_CHOICES = [("2 x MSL", None), ("none (0 s)", 0.0)]
+_CONTROLLED = ("loss", "drop", "delay", "jitter", "seed", "rto", "msl", "time_wait", "handshake")
+_FIXED = ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock")  # no control
 
 
 def _position(choices: list, value, name: str) -> int:
@@ -44,7 +46,7 @@ def _controls(defaults: dict) -> dict[str, widgets.Widget]:
         "drop": widgets.IntsInput(value=list(defaults.get("drop", [])), min=1, max=999,
                                   description="drop segment #", style=style,
                                   layout=widgets.Layout(width="260px")),
-        "delay": widgets.FloatSlider(value=defaults.get("delay", 0.05), min=0.001, max=1.0, step=0.01,
+        "delay": widgets.FloatSlider(value=defaults.get("delay", 0.05), min=0.01, max=1.0, step=0.01,
                                      description="one-way delay (s)", style=style, layout=wide,
                                      readout_format=".3f", continuous_update=False),
         "jitter": widgets.FloatSlider(value=defaults.get("jitter", 0.0), min=0.0, max=0.5, step=0.01,
@@ -79,12 +81,11 @@ class Explorer(widgets.VBox):
     def __init__(self, scenario="lifecycle", *, width: float = 10.0, height: float = 6.5,
                  relative: bool = False, **defaults) -> None:
         self.scenario = resolve(scenario)
-        unknown = set(defaults) - {"loss", "drop", "delay", "jitter", "seed", "rto", "msl", "time_wait",
-                                   "handshake", "client_isn", "server_isn", "max_retries", "delayed_ack"}
+        unknown = set(defaults) - set(_CONTROLLED) - set(_FIXED)
         if unknown:
-            raise TypeError(f"explore() got unknown parameter(s): {', '.join(sorted(unknown))}")
-        self.fixed = {k: defaults.pop(k) for k in ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock")
-                      if k in defaults}
+            raise TypeError(f"explore() got unknown parameter(s): {', '.join(sorted(unknown))}; "
+                            f"it takes {', '.join(_CONTROLLED + _FIXED)}")
+        self.fixed = {k: defaults.pop(k) for k in _FIXED if k in defaults}
         self.relative = relative
         self.controls = _controls(defaults)
         for name, value in defaults.items():  # a widget would silently clip what it cannot show

@@ -87,6 +87,7 @@ _EN = {
     "action.assume_acked": "",
     "action.ack": "snd ACK",
     "action.ack_now": "snd ACK",
+    "action.ack_limited": "snd ACK",
     "action.deliver": "",
     "action.hold": "",
     "action.data": "snd data",

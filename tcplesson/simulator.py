@@ -18,7 +18,7 @@ from .segment import SEQ_MOD
 from .states import State
 from .trace import SIDES, Happening, Trace, Transition, Transmission
 
-MAX_TRANSMISSIONS = 200_000  # a safety limit far above any lesson; reaching it is reported in the Trace
+MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it is reported in the Trace
 
 # At equal times: arrivals first, then user calls, then timers (a segment that arrives exactly at
 # a deadline is seen before the timer fires, as it would be by a real stack's receive path).
@@ -88,6 +88,8 @@ class _Run:
         while self.heap:
             if len(trace.transmissions) >= MAX_TRANSMISSIONS:
                 trace.truncated = True
+                trace.happenings.append(Happening(trace.end_time, "client", "stopped",
+                                                  f"stopped after {MAX_TRANSMISSIONS} transmissions"))
                 break
             now, kind, _, who, item = heapq.heappop(self.heap)
             endpoint = self.endpoints[who]

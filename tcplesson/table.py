@@ -46,6 +46,7 @@ ACTIONS = {
     "assume_acked": "count our SYN,ACK as acknowledged without waiting (two-way handshake)",
     "ack": "acknowledge (may be delayed)",
     "ack_now": "send ACK at once",
+    "ack_limited": "send ACK at once, but at most one such reply per 0.5 s",
     "deliver": "deliver the payload to the application",
     "hold": "keep the out-of-order segment for later",
     "data": "send queued data",
@@ -127,9 +128,12 @@ def _rows() -> list[Transition]:
         T(S.CLOSING, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.LAST_ACK, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.TIME_WAIT, "rcv_rst", S.CLOSED, (), "3.10.7.4"),
-        *(T(s, "rcv_unacceptable", s, ("ack_now",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE),
+        # An ACK answers a segment outside the window, but at most one every 0.5 s (Linux's
+        # tcp_invalid_ratelimit; RFC 5961 section 7 likewise limits challenge ACKs): two endpoints
+        # that disagree about the numbers would otherwise answer each other's ACKs forever.
+        *(T(s, "rcv_unacceptable", s, ("ack_limited",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE),
         # a SYN in a synchronized state gets a challenge ACK (RFC 9293 3.10.7.4, fourth check)
-        *(T(s, "rcv_syn", s, ("ack_now",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE[1:]),
+        *(T(s, "rcv_syn", s, ("ack_limited",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE[1:]),
         *(T(s, "rcv_out_of_order", s, ("hold", "ack_now"), "3.10.7.4")
           for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)),
 

@@ -466,8 +466,33 @@ def test_row24_zero_length_segment_window_edges(isns):
     c = start("ESTABLISHED", isns)
     assert c.recv(seg(ACK, c.rcv + 65534, c.snd)) == []  # last place in the window: acceptable
     assert c.recv(seg(ACK, c.rcv + 65535, c.snd)) == [exp("ACK", c.snd, c.rcv)]  # just outside
-    assert c.recv(seg(ACK, c.rcv - 1, c.snd)) == [exp("ACK", c.snd, c.rcv)]  # just before
+    # (answers to unacceptable segments are at most one per 0.5 s, so let time pass)
+    assert c.recv(seg(ACK, c.rcv - 1, c.snd), dt=0.5) == [exp("ACK", c.snd, c.rcv)]  # just before
     assert c.state == "ESTABLISHED"
+
+
+def test_row24_answers_to_unacceptable_segments_are_rate_limited(isns):
+    # Two endpoints that disagree about the numbers would answer each other's ACKs forever;
+    # like Linux (tcp_invalid_ratelimit, 500 ms) the model answers at most one such segment per 0.5 s.
+    c = start("ESTABLISHED", isns)
+    stale = seg(ACK, c.rcv - 1, c.snd)
+    assert c.recv(stale) == [exp("ACK", c.snd, c.rcv)]
+    assert c.recv(stale, dt=0.1) == []
+    assert c.recv(stale, dt=0.39) == []
+    assert c.recv(stale, dt=0.01) == [exp("ACK", c.snd, c.rcv)]  # 0.5 s after the first answer
+
+
+def test_an_old_duplicate_cannot_start_an_endless_ack_exchange():
+    # No TIME-WAIT and a reused ISN: an old segment is delivered to the new connection and acknowledges
+    # data the client never sent; each side then finds the other's ACK unacceptable (RFC 9293 3.10.7.4).
+    old = tl.Segment(tl.Flags.PSH | tl.Flags.ACK, 101, 301, payload=b"PAY 100")
+    steps = [("server", "listen", 0), ("client", "connect", 0), ("client", "send", "ESTABLISHED+0.5", b"PAY 100"),
+             ("client", "close", "ESTABLISHED+2"), ("server", "close", "CLOSE-WAIT+1"),
+             ("server", "listen", "CLOSED"), ("client", "connect", "CLOSED+0.1"), ("client", "inject", 3.31, old)]
+    for delay in (0.05, 0.3):
+        trace = tl.simulate(steps, client_isn=100, server_isn=300, time_wait=0, isn_clock=False, delay=delay)
+        assert not trace.truncated
+        assert len(trace.transmissions) < 30
 
 
 @pytest.mark.parametrize("path", ["ESTABLISHED", "CLOSE-WAIT", "FIN-WAIT-1"])
