@@ -6,7 +6,9 @@
 """
 from .endpoint import Endpoint, ProtocolError
 from .figures import plot_header, plot_ladder, plot_state_diagram, plot_timeline
+from . import linux
 from .link import Link
+from .pcap import CapturedTrace, PcapError, PcapWarning, read_pcap, write_pcap
 from .scenarios import SCENARIOS, Scenario, Step
 from .segment import Flags, Segment
 from .simulator import simulate
@@ -18,6 +20,7 @@ __all__ = [
     "Endpoint", "Flags", "Link", "ProtocolError", "SCENARIOS", "Scenario", "Segment", "State", "Step",
     "TABLE", "TWO_WAY", "Trace", "Transition", "Transmission", "simulate",
     "plot_header", "plot_ladder", "plot_state_diagram", "plot_timeline", "explore", "Explorer",
+    "CapturedTrace", "PcapError", "PcapWarning", "read_pcap", "write_pcap", "linux",
 ]
 __version__ = "0.1.0"
 

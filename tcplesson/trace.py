@@ -137,6 +137,11 @@ class Trace:
             lines.append(f"{who}: {path}" + (f"  [{outcome}]" if outcome else ""))
         return "\n".join(lines)
 
+    def to_pcap(self, path, *, lost: str = "omit", client=None, server=None):
+        """Write this run as a capture Wireshark opens (see tcplesson.pcap.write_pcap); returns the path."""
+        from .pcap import write_pcap  # pcap imports this module
+        return write_pcap(self, path, lost=lost, client=client, server=server)
+
     def __repr__(self) -> str:
         final = ", ".join(f"{who} {state}" for who, state in self.final_states.items())
         return f"<Trace {self.scenario}: {len(self.transmissions)} transmissions, ends {final}>"
