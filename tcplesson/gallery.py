@@ -15,7 +15,8 @@ DPI = 100
 def _items():
     """(file name, function that draws and returns an Axes), in the order a course meets them."""
     from . import figures
-    from .scenarios import SCENARIOS
+    from .scenarios import SCENARIOS, Scenario
+    from .segment import Flags, Segment
     from .simulator import simulate
 
     items = []
@@ -37,6 +38,13 @@ def _items():
         ("ladder_lifecycle_random_isn", lambda: figures.plot_ladder(simulate("lifecycle", seed=7))),
         ("ladder_lifecycle_relative", lambda: figures.plot_ladder(simulate("lifecycle", seed=7), relative=True)),
         ("ladder_lifecycle_step4", lambda: figures.plot_ladder(simulate("lifecycle", **ISNS), upto=4)),
+        ("ladder_lifecycle_gives_up_in_last_ack",
+         lambda: figures.plot_ladder(simulate("lifecycle", drop=[7, 9, 11, 13], max_retries=3, **ISNS))),
+        ("ladder_old-duplicate_while_connecting",  # two sends at one instant (RFC 9293 figure 8)
+         lambda: figures.plot_ladder(simulate(Scenario("old-duplicate-while-connecting", [
+             ("server", "listen", 0), ("client", "inject", 0, Segment(Flags.SYN, 90)), ("client", "connect", 0)]),
+             drop=[2], **ISNS))),
+        ("ladder_in_a_widget_figure", _widget_ladder),
         ("diagram_table", lambda: figures.plot_state_diagram()),
         ("diagram_table_errors", lambda: figures.plot_state_diagram(errors=True)),
         ("diagram_lifecycle_client", lambda: figures.plot_state_diagram(simulate("lifecycle"), "client")),
@@ -44,13 +52,30 @@ def _items():
         ("diagram_simultaneous-close_client",
          lambda: figures.plot_state_diagram(simulate("simultaneous-close"), "client")),
         ("diagram_refused_client", lambda: figures.plot_state_diagram(simulate("refused"), "client")),
+        ("diagram_handshake_server", lambda: figures.plot_state_diagram(simulate("handshake"), "server")),
+        ("diagram_lifecycle_client_errors",
+         lambda: figures.plot_state_diagram(simulate("lifecycle"), "client", errors=True)),
         ("header_syn_ack", lambda: figures.plot_header(simulate("handshake", **ISNS).transmissions[1])),
         ("header_fin_ack", lambda: figures.plot_header(simulate("lifecycle", **ISNS).transmissions[3])),
         ("timeline_lifecycle", lambda: figures.plot_timeline(simulate("lifecycle", **ISNS))),
         ("timeline_lifecycle_drop7", lambda: figures.plot_timeline(simulate("lifecycle", drop=[7], **ISNS))),
         ("timeline_simultaneous-close", lambda: figures.plot_timeline(simulate("simultaneous-close", **ISNS))),
+        ("timeline_handshake", lambda: figures.plot_timeline(simulate("handshake", **ISNS))),
+        ("timeline_handshake_gives_up", lambda: figures.plot_timeline(simulate("handshake", drop=range(1, 8), **ISNS))),
     ]
     return items
+
+
+def _widget_ladder():
+    """A ladder as the explorer draws it: on a Figure it owns (10 x 6.5 in), laid out by axes_for."""
+    from matplotlib.figure import Figure
+
+    from . import figures
+    from .simulator import simulate
+
+    fig = Figure(figsize=(10, 6.5), dpi=80)
+    ax = figures.axes_for(fig, "ladder")
+    return figures.plot_ladder(simulate("lifecycle", drop=[3], **ISNS), ax=ax)
 
 
 def save(ax, path) -> None:

@@ -29,6 +29,7 @@ _EN = {
     "seconds": "{value} s",
     "skip": "+{seconds}",
     "rto_wait": "RTO {seconds}",
+    "rto_give_up": "RTO {seconds},\nthen give up",
     "time_wait_2msl": "2MSL = {seconds}",
     "time_wait_n": "TIME-WAIT = {seconds}",
     "restarted": "(restarted)",
@@ -47,7 +48,7 @@ _EN = {
     "describe.SYN-SENT": "our SYN sent, waiting for the peer's SYN,ACK",
     "describe.SYN-RECEIVED": "peer's SYN received and answered, waiting for the ACK of ours",
     "describe.ESTABLISHED": "open: data can flow both ways",
-    "describe.FIN-WAIT-1": "our FIN sent, waiting for its ACK",
+    "describe.FIN-WAIT-1": "our FIN sent, waiting for its ACK or the peer's FIN",
     "describe.FIN-WAIT-2": "our FIN acknowledged, waiting for the peer's FIN",
     "describe.CLOSE-WAIT": "peer's FIN received, waiting for our application to close",
     "describe.CLOSING": "FINs crossed: waiting for the ACK of our FIN",
@@ -204,6 +205,8 @@ def _number(value: float) -> str:
         return f"{value:.0f}"
     if abs(value) >= 10:
         return f"{value:.3g}" if value != int(value) else f"{value:.0f}"
+    if 0 < abs(value) < 0.0005:  # loopback times: microseconds, not "0"
+        return f"{value:.6f}".rstrip("0") if abs(value) >= 5e-7 else f"{value:.1g}"
     return f"{round(value, 3):g}"
 
 

@@ -95,6 +95,39 @@ def check_fontsize(fontsize) -> float:
     return float(fontsize)
 
 
+# The margins (inches) each figure leaves around its Axes when it makes its own figure; axes_for()
+# gives a Figure someone else owns the same layout.
+MARGINS = {
+    "ladder": {"left": 1.0, "right": 0.15, "top": 0.1, "bottom": 0.1},  # the time axis on the left
+    "state_diagram": {"left": 0.1, "right": 0.1, "top": 0.1, "bottom": 0.1},
+    "timeline": {"left": 1.0, "right": 0.25, "top": 0.15, "bottom": 0.6},
+    "header": {"left": 0.15, "right": 0.15, "top": 0.1, "bottom": 0.1},
+}
+
+
+def axes_for(figure, kind: str = "ladder") -> Axes:
+    """A new Axes filling ``figure`` as ``plot_<kind>`` lays out a figure of its own.
+
+    ``fig.add_subplot()`` leaves matplotlib's default margins (a quarter of a 6.5 in figure), so a
+    ladder drawn there is smaller than it needs to be. A widget that owns its Figure does::
+
+        figure.clear()
+        ax = tl.figures.axes_for(figure, "ladder")
+        tl.plot_ladder(trace, ax=ax)
+
+    ``kind`` is "ladder", "state_diagram", "timeline" or "header".
+    """
+    from matplotlib.figure import Figure, SubFigure
+
+    if not isinstance(figure, (Figure, SubFigure)):
+        raise TypeError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+    if kind not in MARGINS:
+        raise ValueError(f"kind must be one of {', '.join(MARGINS)}, got {kind!r}")
+    ax = figure.add_axes((0, 0, 1, 1))
+    place(ax, MARGINS[kind])
+    return ax
+
+
 def new_axes(figsize: tuple[float, float], margins: dict) -> Axes:
     """A figure with one Axes, through pyplot so that notebooks show it inline."""
     import matplotlib.pyplot as plt

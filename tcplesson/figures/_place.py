@@ -43,6 +43,32 @@ def _span(poly) -> tuple[float, float]:
     return min(ys), max(ys)
 
 
+def _is_rect(poly) -> bool:
+    """Whether ``poly`` is a box with its sides along x and y (most labels): then its bounding box is it."""
+    return len(poly) == 4 and poly[0][1] == poly[1][1] and poly[1][0] == poly[2][0] \
+        and poly[2][1] == poly[3][1] and poly[3][0] == poly[0][0]
+
+
+def _segment_meets_rect(seg, x0, x1, y0, y1) -> bool:
+    """Whether a segment enters the open rectangle (x0, x1) x (y0, y1): Liang-Barsky clipping."""
+    (ax_, ay), (bx, by) = seg
+    dx, dy = bx - ax_, by - ay
+    lo, hi = 0.0, 1.0
+    for p, q in ((-dx, ax_ - x0), (dx, x1 - ax_), (-dy, ay - y0), (dy, y1 - ay)):
+        if p == 0:
+            if q <= 0:
+                return False
+        else:
+            r = q / p
+            if p < 0:
+                lo = max(lo, r)
+            else:
+                hi = min(hi, r)
+            if lo >= hi:
+                return False
+    return True
+
+
 class Obstacles:
     """Placed shapes, found again by their vertical extent."""
 
@@ -51,21 +77,36 @@ class Obstacles:
 
     def add(self, poly, kind: str) -> None:
         xs, ys = [x for x, _ in poly], [y for _, y in poly]
-        item = (poly, kind, min(xs), max(xs), min(ys), max(ys))
+        shape = "rect" if _is_rect(poly) else ("seg" if len(poly) == 2 else "poly")
+        item = (poly, kind, min(xs), max(xs), min(ys), max(ys), shape)
         for k in range(int(math.floor(item[4] / _BUCKET)), int(math.floor(item[5] / _BUCKET)) + 1):
             self._buckets[k].append(item)
 
-    def hits(self, poly) -> dict[str, int]:
-        """How many placed shapes of each kind ``poly`` overlaps."""
+    def hits(self, poly, once: bool = False) -> dict[str, int]:
+        """How many placed shapes of each kind ``poly`` overlaps (``once``: at most one per kind,
+        which is quicker when only whether matters)."""
         xs, ys = [x for x, _ in poly], [y for _, y in poly]
         x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        rect = _is_rect(poly)
+        seg = len(poly) == 2
         seen, counts = set(), defaultdict(int)
         for k in range(int(math.floor(y0 / _BUCKET)), int(math.floor(y1 / _BUCKET)) + 1):
             for item in self._buckets.get(k, ()):
                 if item[2] >= x1 or item[3] <= x0 or item[4] >= y1 or item[5] <= y0 or id(item) in seen:
                     continue  # bounding boxes apart: no need for the exact test
+                if once and item[1] in counts:
+                    continue
                 seen.add(id(item))
-                if overlap(poly, item[0]):
+                shape = item[6]
+                if rect and shape == "rect":
+                    met = True  # two upright boxes whose bounding boxes overlap
+                elif rect and shape == "seg":
+                    met = _segment_meets_rect(item[0], x0, x1, y0, y1)
+                elif seg and shape == "rect":
+                    met = _segment_meets_rect(poly, item[2], item[3], item[4], item[5])
+                else:
+                    met = overlap(poly, item[0])
+                if met:
                     counts[item[1]] += 1
         return counts
 

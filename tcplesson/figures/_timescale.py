@@ -12,6 +12,9 @@ Segments sent at the same instant by one side (a burst) get one label row each: 
 that much room after the instant, so that the k-th segment of a burst can be drawn k rows lower
 and still arrive before anything later happens.
 
+Ticks sit exactly at the times something happens (``event_ticks``), never at round times that
+nothing marks: on an axis with cuts and bursts, a round tick between two events says nothing true.
+
 All lengths here are in points (1/72 inch) along the time direction.
 """
 from __future__ import annotations
@@ -19,8 +22,6 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-
-from matplotlib.ticker import MaxNLocator
 
 _EPS = 1e-9
 
@@ -89,27 +90,40 @@ class TimeScale:
         out.append((start, self.t1))
         return out
 
-    def ticks(self, spacing: float = 60.0) -> list[tuple[float, str]]:
-        """Round times worth a tick, about ``spacing`` points apart, with their labels."""
-        out = []
-        for a, b in self.pieces():
-            span = (b - a) * self.scale
-            if span < spacing / 3:
-                continue
-            nbins = max(1, int(span // spacing))
-            locs = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(a, b)
-            locs = [float(v) for v in locs if a - _EPS <= v <= b + _EPS]
-            if len(locs) >= 2:
-                step = locs[1] - locs[0]
-                decimals = max(0, -int(math.floor(math.log10(step) + _EPS))) if step > 0 else 0
-            else:
-                decimals = 3
-            for v in locs:
-                label = f"{v:.{decimals}f}"
-                if label.startswith("-") and float(label) == 0:
-                    label = label[1:]
-                out.append((v, label))
-        return out
+
+def event_ticks(times, position, min_gap: float) -> list[tuple[float, float, str]]:
+    """Ticks exactly at event ``times``: (time, position, label), at least ``min_gap`` points apart.
+
+    Where two events are closer than that, the earlier keeps its tick. Every label has the same
+    number of decimals: the fewest (up to 6) that print every kept time exactly, and otherwise (jitter,
+    captures) the fewest from 3 up that still tell neighbouring ticks apart.
+    """
+    kept, last = [], -math.inf
+    for t in sorted({round(float(t), 9) for t in times}):
+        y = position(t)
+        if y - last >= min_gap - _EPS:
+            kept.append((t, y))
+            last = y
+    labels = tick_labels([t for t, _ in kept])
+    return [(t, y, s) for (t, y), s in zip(kept, labels)]
+
+
+def tick_labels(values) -> list[str]:
+    """The values printed with one number of decimals, as few as print them exactly (see event_ticks)."""
+    values = list(values)
+    if not values:
+        return []
+    scale_ = max(1.0, max(abs(v) for v in values))
+    decimals = next((d for d in range(7) if all(abs(round(v, d) - v) <= 1e-9 * scale_ for v in values)), None)
+    if decimals is None:
+        decimals = next((d for d in range(3, 7) if len({f"{v:.{d}f}" for v in values}) == len(values)), 6)
+    out = []
+    for v in values:
+        label = f"{v:.{decimals}f}"
+        if label.startswith("-") and float(label) == 0:
+            label = label[1:]
+        out.append(label)
+    return out
 
 
 def merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -124,14 +138,16 @@ def merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def build(busy: list[tuple[float, float]], *, t0: float, t1: float, available: float, row: float,
           unit: float, compress="auto", protect: list[tuple[float, float]] = (),
-          bursts: dict[float, int] | None = None, min_scale: float = 0.0) -> TimeScale:
+          bursts: dict[float, int] | None = None, min_scale: float = 0.0, fit: bool = False) -> TimeScale:
     """Choose cuts and a scale so the busy stretches fit in ``available`` points.
 
     ``unit`` is the shortest time that must still be one label ``row`` tall (the one-way delay);
     ``compress`` is "auto", False (never cut), or a number of seconds (cut every quiet stretch
     longer than that). ``protect`` lists waits to cut only as a last resort. ``bursts`` maps a
     time to the largest number of segments one side sent at that instant. ``min_scale`` (points per
-    second) raises the readable scale when crossing arrows need room for their labels.
+    second) raises the readable scale when crossing arrows need room for their labels. ``fit``: the
+    space is fixed (an Axes someone else sized), so with "auto" the scale may drop below the readable
+    one, to half of it, rather than run past ``available``.
     """
     t1 = max(t1, t0)
     unit = max(unit, (t1 - t0) * 1e-8, 1e-6)
@@ -175,7 +191,7 @@ def build(busy: list[tuple[float, float]], *, t0: float, t1: float, available: f
     room = available - len(chosen) * cut_len - burst_room
     scale = room / kept if room > 0 else min_scale
     if compress == "auto":
-        scale = max(scale, min_scale)
+        scale = max(scale, min_scale * (0.5 if fit else 1.0))
     elif scale <= 0:
         scale = min_scale
 

@@ -11,7 +11,8 @@ from matplotlib.patches import Rectangle
 from .. import labels
 from ..segment import Flags, Segment
 from ..trace import Transmission
-from ._common import axes_points, check_ax, check_fontsize, check_lang, clear_axes, measure, new_axes, record
+from ._common import (MARGINS, axes_points, check_ax, check_fontsize, check_lang, clear_axes, measure, new_axes,
+                      record)
 
 FLAG_ORDER = ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")  # bits 8..15 of the 4th row
 DEFAULT_PORTS = {"client": 50000, "server": 80}
@@ -40,7 +41,7 @@ def plot_header(segment, ax=None, *, src_port: int | None = None, dst_port: int 
     fs = check_fontsize(fontsize)
     lang = check_lang(lang)
     if ax is None:
-        ax = new_axes((11.0, 5.6), {"left": 0.15, "right": 0.15, "top": 0.1, "bottom": 0.1})
+        ax = new_axes((11.0, 5.6), MARGINS["header"])
     _draw(ax, segment, src, dst, fs, lang)
     return ax
 
@@ -81,7 +82,7 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
         for x0, x1, name, value, relevant in row:
             rect = Rectangle((x0, y), x1 - x0, h, facecolor="white", edgecolor="#222222", lw=1.4,
                              gid=f"header.field:{r}:{x0}")
-            ax.add_patch(rect)
+            ax.add_artist(rect)
             colour = "#111111" if relevant else "#9A9A9A"
             name_fs = max(11, fs - 1)
             if measure(name, name_fs, "normal", lang)[0] > (x1 - x0) * unit_pt - 6:
@@ -104,7 +105,7 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
                 x0 = 8 + i
                 rect = Rectangle((x0, y), 1, h, facecolor=_LIT if on else _DIM, edgecolor="#222222",
                                  lw=2.2 if on else 1.0, hatch=None, gid=f"header.flag:{flag}")
-                ax.add_patch(rect)
+                ax.add_artist(rect)
                 ax.text(x0 + 0.5, y + 0.08 * h, t(f"flag.{flag}"), ha="center", va="top", rotation=90,
                         fontsize=max(11, fs - 1), fontweight="bold" if on else "normal",
                         color="#111111" if on else "#A0A0A0", gid=f"header.flag_name:{flag}", **font)
@@ -116,7 +117,7 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
                     info["lit"].add(flag)
         y += h
     payload = t("header.payload", n=len(seg.payload)) if seg.payload else t("header.no_payload")
-    ax.add_patch(Rectangle((0, y), 32, 0.7, facecolor="white", edgecolor="#777777", lw=1.0, linestyle="--",
+    ax.add_artist(Rectangle((0, y), 32, 0.7, facecolor="white", edgecolor="#777777", lw=1.0, linestyle="--",
                            gid="header.payload_box"))
     ax.text(16, y + 0.35, payload, ha="center", va="center", fontsize=max(11, fs - 1), color="#444444",
             style="italic", gid="header.payload", **font)

@@ -9,27 +9,40 @@ retransmission waits are brackets beside the line of the side that waits.
 
 Layout is done in points before anything is drawn (the Axes' y unit is one point of the Axes as
 sized at drawing time), so labels can be kept apart by measuring them, not by hoping.
+
+The time axis has a tick exactly at each time something happens (a segment leaves or arrives, a
+state changes, a timer fires), printed with one number of decimals, as few as say the times
+exactly. Segments sent at the same instant by one side are drawn a row apart, each with its own tick
+of the same time. The last wait before a side gives up gets its bracket ("RTO 8 s, then give up")
+like the waits before each retransmission.
+
+On an Axes it makes itself the figure grows to fit the trace. On an Axes it is given, a trace
+that does not fit gets smaller text (down to 8 pt), so that every distance stays in proportion;
+``tl.figures.axes_for(figure, "ladder")`` gives a Figure one owns the layout of the figures this
+module makes (matplotlib's default subplot margins leave a quarter of it empty).
 """
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 
-from matplotlib.lines import Line2D
+from matplotlib.lines import TICKLEFT, Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.transforms import ScaledTranslation
 
 from .. import labels
 from ..segment import Flags
 from ..states import State
 from ..trace import SIDES
 from . import _place, _timescale
-from ._common import (BLACK, GREY, SIDE_COLOURS, STATE_FILLS, axes_points, check_ax, check_fontsize,
+from ._common import (BLACK, GREY, MARGINS, SIDE_COLOURS, STATE_FILLS, axes_points, check_ax, check_fontsize,
                       check_lang, check_trace, clear_axes, measure, new_axes, place, record)
 
 _EPS = 1e-9
-_MARGINS = {"left": 1.0, "right": 0.15, "top": 0.1, "bottom": 0.1}  # inches, when we make the figure
+_MARGINS = MARGINS["ladder"]  # inches, when we make the figure
 _DEFAULT_SIZE = (10.0, 7.5)
 _MAX_HEIGHT = 60.0  # inches: a figure never grows past this, however long the trace
+_MIN_FIT_FS = 8.0  # points: the smallest text a ladder shrinks to, to fit an Axes it is given
 
 
 def plot_ladder(trace, ax=None, *, relative: bool = False, upto: int | None = None, compress="auto",
@@ -41,6 +54,8 @@ def plot_ladder(trace, ax=None, *, relative: bool = False, upto: int | None = No
     of them arrives (for a step control; the layout stays that of the whole trace, so nothing
     jumps between steps). ``compress``: "auto" cuts long quiet stretches only as needed to fit,
     False never cuts, a number cuts every quiet stretch longer than that many seconds.
+    ``fontsize``: on a given ``ax`` too small for the trace at that size, the text is made smaller
+    (not under 8 pt) rather than overlap.
     """
     trace = check_trace(trace)
     check_ax(ax)
@@ -61,7 +76,13 @@ def plot_ladder(trace, ax=None, *, relative: bool = False, upto: int | None = No
     created = ax is None
     if created:
         ax = new_axes(_DEFAULT_SIZE, _MARGINS)
-    layout = _Layout(trace, ax, fontsize, lang, compress, grow=created)
+    layout = _Layout(trace, ax, fontsize, lang, compress, grow=created, fit=False)
+    over = layout.overflow()
+    if not created and over > 1.0:
+        # an Axes we were given and cannot grow: smaller text (down to 8 pt) keeps every distance
+        # in proportion; only what still does not fit then squeezes time
+        smaller = max(min(fontsize, _MIN_FIT_FS), fontsize / over)
+        layout = _Layout(trace, ax, smaller, lang, compress, grow=False, fit=True)
     _Drawing(layout, relative, upto).draw()
     return ax
 
@@ -69,10 +90,10 @@ def plot_ladder(trace, ax=None, *, relative: bool = False, upto: int | None = No
 class _Layout:
     """Where everything goes, in points, for the whole trace (independent of ``upto``)."""
 
-    def __init__(self, trace, ax, fontsize, lang, compress, grow) -> None:
+    def __init__(self, trace, ax, fontsize, lang, compress, grow, fit) -> None:
         self.trace, self.ax, self.fs, self.lang = trace, ax, fontsize, lang
         self.row = fontsize * 1.5
-        self.note_fs = max(11.0, fontsize - 1)
+        self.note_fs = max(min(fontsize, 11.0), fontsize - 1)
         txs = trace.transmissions
         self.delay = _typical_delay(trace)
 
@@ -107,6 +128,9 @@ class _Layout:
             end = tx.arrived_at if not tx.lost else tx.sent_at + self.delay / 2
             self.lost_time[tx.index] = end
             busy.append((tx.sent_at, end))
+            k = self.rank[tx.index]
+            if k:  # the k-th of a burst also ends k rows lower: room after its end too, before any cut
+                bursts[round(end, 9)] = max(bursts[round(end, 9)], k + 1)
         for who in SIDES:
             busy += [(t, t) for t, _ in trace.states[who]]
         busy += [(h.time, h.time) for h in trace.happenings if h.kind in ("timer", "outcome")]
@@ -117,6 +141,7 @@ class _Layout:
         self.header = 2.6 * self.row
         self.footer = 1.4 * self.row + (1.2 * self.row if any(trace.outcomes.values()) else 0.0)
         self.lane = max(80.0, self.width - self.gutter["client"] - self.gutter["server"])
+        self.fit = fit  # squeeze time (down to half the readable scale) rather than overflow the Axes
         self.scale = self._scale(busy, bursts, protect, compress)
         if grow and self.scale.length > self._available() + 1:
             fig = ax.figure
@@ -127,6 +152,8 @@ class _Layout:
             self.width, self.height = axes_points(ax)
             self.scale = self._scale(busy, bursts, protect, compress)
 
+        for wait in self.rto:  # a wait that starts at the k-th send of a burst starts k rows lower
+            wait["offset"] = self.rank[wait["from"]] * self.row
         self.x = {"client": 0.0, "server": self.lane}  # points
         self.bottom = self.scale.length + self.footer
 
@@ -142,12 +169,17 @@ class _Layout:
                 xe, ye = x1, self.scale(tx.arrived_at) + j
             self.geom[tx.index] = (x0, y0, xe, ye)
 
+    def overflow(self) -> float:
+        """How many times the Axes' height the figure needs (1 or less: it fits)."""
+        return (self.scale.length + self.header + self.footer) / max(self.height, 1.0)
+
     def _available(self) -> float:
         return max(self.height - self.header - self.footer, 4 * self.row)
 
     def _scale(self, busy, bursts, protect, compress):
         return _timescale.build(busy, t0=0.0, t1=self.t1, available=self._available(), row=self.row * 1.15,
-                                unit=self.delay, compress=compress, protect=protect, bursts=dict(bursts))
+                                unit=self.delay, compress=compress, protect=protect, bursts=dict(bursts),
+                                fit=self.fit)
 
 
 class _Drawing:
@@ -211,12 +243,12 @@ class _Drawing:
                 ys.append(b)
             xs.append(x)
             ys.append(end)
-            ax.add_line(Line2D(xs, ys, color=BLACK, lw=1.6, zorder=1, gid=f"ladder.line:{who}"))
+            ax.add_artist(Line2D(xs, ys, color=BLACK, lw=1.6, zorder=1, gid=f"ladder.line:{who}"))
         x0, x1 = ax.get_xlim()
         for k, cut in enumerate(L.scale.cuts):
             band = Rectangle((x0, cut.pos), x1 - x0, cut.length, facecolor="#F2F2F2", edgecolor="none",
                              zorder=0, gid=f"ladder.cut:{k}")
-            ax.add_patch(band)
+            ax.add_artist(band)
             words = labels.text("later", L.lang, seconds=labels.seconds(cut.hidden, L.lang))
             ax.text(0.5, cut.middle, words, ha="center", va="center", fontsize=L.note_fs, style="italic",
                     color="#444444", zorder=2, gid=f"ladder.cut_text:{k}", **labels.font(L.lang))
@@ -238,17 +270,61 @@ class _Drawing:
                     **labels.font(L.lang))
 
     def _time_ticks(self) -> None:
+        """Ticks exactly at the times something happens (a segment leaves or arrives, a state changes,
+        a timer fires), as far as the figure shows them. Segments sent at one instant (a burst) are
+        drawn a row apart: each row gets a tick mark, a comb joins the marks of the one instant,
+        and its time is printed at the first and the last of them."""
         L, ax = self.L, self.ax
-        ticks = [(v, s) for v, s in L.scale.ticks(spacing=4 * L.row) if L.scale(v) <= L.scale.length + 1]
-        kept, last = [], -math.inf
-        for v, s in ticks:
-            y = L.scale(v)
-            if y - last >= 1.3 * L.note_fs:
-                kept.append((y, s))
-                last = y
-        ax.set_yticks([y for y, _ in kept], labels=[s for _, s in kept])
-        ax.tick_params(axis="y", labelsize=L.note_fs, length=4, left=True, labelleft=True)
-        ax.set_ylabel(labels.text("time_axis", L.lang), fontsize=L.note_fs, **labels.font(L.lang))
+        trace = L.trace
+        times = []
+        for tx in trace.transmissions[:self.upto]:
+            times.append(tx.sent_at)
+            if not tx.lost:
+                times.append(tx.arrived_at)
+        for who in SIDES:
+            times += [t for t, _ in trace.states[who] if t <= self.until + _EPS]
+        times += [h.time for h in trace.happenings
+                  if h.kind in ("timer", "outcome") and h.time <= self.until + _EPS]
+        squeeze = max(1.0, (L.bottom + L.header) / max(L.height, 1.0))  # a figure at its height limit
+        gap = 1.3 * L.note_fs * squeeze
+        ticks = _timescale.event_ticks(times, L.scale, gap)
+        said = {t: (y, s) for t, y, s in ticks}
+        marks = {t: {y} for t, y, _ in ticks}  # every row at which each kept time is drawn
+        for tx in trace.transmissions[:self.upto]:
+            if L.rank[tx.index]:
+                _, y0, _, y1 = L.geom[tx.index]
+                for t, y in ((tx.sent_at, y0), (None if tx.lost else tx.arrived_at, y1)):
+                    if t is not None and round(t, 9) in said:
+                        marks[round(t, 9)].add(y)
+        rows, ys, combs = [], [], []
+        for t, (_, text) in said.items():
+            at = sorted(marks[t])
+            ys += at
+            rows.append((at[0], text))
+            if len(at) > 1:
+                rows.append((at[-1], text))
+                combs.append((at[0], at[-1]))
+        rows.sort()
+        # drawn as plain artists, not matplotlib ticks: a Tick is five artists and costs a slider
+        # update about a millisecond each; these look the same (left of the Axes, outside it)
+        trans = ax.get_yaxis_transform()  # x: a fraction of the Axes' width, y: data
+        dpi = ax.figure.dpi_scale_trans
+        ax.add_artist(Line2D([0.0] * len(ys), ys, transform=trans, marker=TICKLEFT, markersize=4,
+                             markeredgewidth=0.8, color=BLACK, linestyle="none", clip_on=False, gid="ladder.ticks"))
+        for k, (y_first, y_last) in enumerate(combs):
+            ax.add_artist(Line2D([0.0, 0.0], [y_first, y_last], transform=trans + ScaledTranslation(-4 / 72, 0, dpi),
+                                 lw=0.8, color=BLACK, clip_on=False, gid=f"ladder.tick_comb:{k}"))
+        at = trans + ScaledTranslation(-7.5 / 72, 0, dpi)
+        for k, (y, text) in enumerate(rows):
+            ax.text(0.0, y, text, transform=at, ha="right", va="center", fontsize=L.note_fs, color=BLACK,
+                    gid=f"ladder.tick:{k}", **labels.font(L.lang))
+        widest = max([measure(text, L.note_fs, "normal", L.lang)[0] for _, text in rows] or [0.0])
+        ax.text(0.0, 0.5, labels.text("time_axis", L.lang), transform=ax.transAxes
+                + ScaledTranslation(-(7.5 + widest + 6) / 72, 0, dpi), rotation=90, ha="right", va="center",
+                fontsize=L.note_fs, color=BLACK, gid="ladder.time_axis", **labels.font(L.lang))
+        self.info["ticks"] = [(t, s) for t, _, s in ticks]
+        self.info["tick_rows"] = rows
+        self.info["tick_marks"] = sorted(ys)
 
     # --- one transmission ---
     def _transmission(self, tx) -> None:
@@ -263,14 +339,14 @@ class _Drawing:
                                     lw=2.0, color=colour, shrinkA=0, shrinkB=0, zorder=3,
                                     linestyle="-" if not tx.stale else (0, (1.5, 1.5)),
                                     gid=f"ladder.tx:{tx.index}")
-        ax.add_patch(arrow)
+        ax.add_artist(arrow)
         self.info["arrows"][tx.index] = arrow
         angle = math.atan2(y1 - y0, x1 - x0)
         if tx.lost:
             cross = Line2D([self.X(x1)], [y1], marker="X", markersize=15, markerfacecolor=BLACK,
                            markeredgecolor="white", markeredgewidth=1.0, linestyle="none", zorder=6,
                            gid=f"ladder.lost:{tx.index}")
-            ax.add_line(cross)
+            ax.add_artist(cross)
             self.info["lost"][tx.index] = cross
             self.obstacles.add(_place.box(x1, y1, 16, 16, 0.0), "label")
             word = labels.text("lost", L.lang)
@@ -395,7 +471,9 @@ class _Drawing:
                 column.add(L.scale(outcome_time) + 0.1, L.note_fs * 1.3, ("outcome", 0), order=10_000)
             brackets = []
             for wait in L.rto:
-                if wait["who"] == who and wait["index"] <= self.upto:
+                if wait["who"] != who:
+                    continue
+                if (wait["index"] <= self.upto if wait["kind"] == "rto" else wait["end"] <= self.until + _EPS):
                     brackets.append(wait)
             for tw in L.time_wait:
                 if tw["who"] == who and tw["end"] <= self.until + _EPS:
@@ -407,9 +485,9 @@ class _Drawing:
                 column.add((ya + yb) / 2, bfs * 1.3 * (bracket["label"].count("\n") + 1),
                            ("bracket", b), order=order)
                 tick = sign * -5
-                ax.add_line(Line2D([self.X(xbr + tick), self.X(xbr), self.X(xbr), self.X(xbr + tick)],
-                                   [ya, ya, yb, yb], color="#333333", lw=1.4, zorder=2,
-                                   gid=f"ladder.bracket:{bracket['kind']}:{who}:{b}"))
+                ax.add_artist(Line2D([self.X(xbr + tick), self.X(xbr), self.X(xbr), self.X(xbr + tick)],
+                                     [ya, ya, yb, yb], color="#333333", lw=1.4, zorder=2,
+                                     gid=f"ladder.bracket:{bracket['kind']}:{who}:{b}"))
                 self.info["brackets"].append({k: v for k, v in bracket.items() if k != "offset"})
             placed = column.solve()
             if placed:  # a stack pushed below the last event: let the Axes reach it
@@ -425,10 +503,10 @@ class _Drawing:
                 kind, k = key
                 if kind == "state":
                     t, state, ya = items[key]
-                    ax.add_line(Line2D([self.X(xline)], [ya], marker="o", markersize=5, color=BLACK,
-                                       linestyle="none", zorder=4, gid=f"ladder.state_mark:{who}:{k}"))
-                    ax.add_line(Line2D([self.X(xline), self.X(xtext - sign * 2)], [ya, y], color=GREY,
-                                           lw=0.9, zorder=1, gid=f"ladder.state_leader:{who}:{k}"))
+                    ax.add_artist(Line2D([self.X(xline)], [ya], marker="o", markersize=5, color=BLACK,
+                                         linestyle="none", zorder=4, gid=f"ladder.state_mark:{who}:{k}"))
+                    ax.add_artist(Line2D([self.X(xline), self.X(xtext - sign * 2)], [ya, y], color=GREY,
+                                         lw=0.9, zorder=1, gid=f"ladder.state_leader:{who}:{k}"))
                     artist = self._state_text(self.X(xtext), y, state, ha, who, k)
                     self.info["states"][who].append((t, state))
                     self.info["state_texts"][who].append(artist)
@@ -489,7 +567,8 @@ def _isn_bases(trace) -> dict[str, int]:
 
 
 def _rto_waits(trace, lang: str) -> list[dict]:
-    """Retransmissions the trace says an RTO timer caused, with the wait since the previous copy."""
+    """Retransmissions the trace says an RTO timer caused, with the wait since the previous copy; and
+    each give-up, with the last wait (from the last copy sent to the moment the side gave up)."""
     rto_times = {(h.who, round(h.time, 9)) for h in trace.happenings if h.kind == "timer" and h.detail == "rto"}
     out = []
     for i, tx in enumerate(trace.transmissions):
@@ -500,9 +579,22 @@ def _rto_waits(trace, lang: str) -> list[dict]:
             if prev.sender == tx.sender and not prev.stale and s.seq == p.seq and s.flags == p.flags \
                     and len(s.payload) == len(p.payload):
                 wait = tx.sent_at - prev.sent_at
-                out.append({"kind": "rto", "who": tx.sender, "index": tx.index, "start": prev.sent_at,
-                            "end": tx.sent_at, "label": labels.text("rto_wait", lang, seconds=labels.seconds(wait, lang))})
+                out.append({"kind": "rto", "who": tx.sender, "index": tx.index, "from": prev.index,
+                            "start": prev.sent_at, "end": tx.sent_at,
+                            "label": labels.text("rto_wait", lang, seconds=labels.seconds(wait, lang))})
                 break
+    for h in trace.happenings:
+        if h.kind != "timer" or h.detail != "give_up":
+            continue
+        # the wait that ran out: from the last copy of what the timer guarded (a SYN, a FIN, data)
+        guarded = [tx for tx in trace.transmissions
+                   if tx.sender == h.who and not tx.stale and tx.sent_at <= h.time + _EPS
+                   and (tx.segment.flags & (Flags.SYN | Flags.FIN) or tx.segment.payload)]
+        if guarded:
+            last = guarded[-1]
+            wait = labels.seconds(h.time - last.sent_at, lang)
+            out.append({"kind": "give_up", "who": h.who, "index": last.index, "from": last.index,
+                        "start": last.sent_at, "end": h.time, "label": labels.text("rto_give_up", lang, seconds=wait)})
     return out
 
 
