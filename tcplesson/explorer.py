@@ -118,6 +118,9 @@ class Explorer(widgets.VBox):
         self.step.observe(self._redraw, names="value")
         self._resimulate()
 
+    def __repr__(self) -> str:  # what a notebook shows before its widgets are rendered
+        return f"<tcplesson explorer of {self.scenario.name!r}: run the cell to see its sliders>"
+
     def params(self) -> dict:
         """The simulate() keyword arguments the controls stand for now."""
         values = {name: control.value for name, control in self.controls.items()}

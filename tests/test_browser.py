@@ -1,0 +1,185 @@
+"""The course in a real browser: JupyterLab in headless Chromium, used the way a student uses it.
+
+nbval runs the notebooks in a headless kernel; it cannot see a widget that does not render, a
+figure that flickers or a slider that does nothing. These tests open every notebook in JupyterLab,
+run all cells from the menu, and look at the page: no error output, every widget drawn, every image
+loaded. In the lessons with explorers they then move the controls with the keyboard and check that
+the figure and its summary line follow (byte for byte the same picture when the controls come
+back), that the step and play controls walk the run, and that the figure never flickers. A
+screenshot of each notebook and explorer goes to artifacts/screenshots/.
+
+One test is a known failure (xfail, strict): Enter does not add a number to the "drop segment #"
+box in JupyterLab; Tab or a click elsewhere does, and the tests use Tab.
+
+They need /usr/bin/chromium (Debian's "chromium") and the Python package playwright; without
+either they skip, saying which is missing. No browser is ever downloaded.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from _lab import REPO, Lab, NotebookPage, chromium, lab_command, missing_browser_tools, wait_until
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def code_of(name: str) -> str:
+    cells = json.loads((REPO / "notebooks" / name).read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+WITH_EXPLORERS = [name for name in NOTEBOOKS if "explore(" in code_of(name)]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A copy of notebooks/ served by JupyterLab (so a run can never change the originals)."""
+    missing = missing_browser_tools()
+    if missing:
+        pytest.skip(f"browser tests skipped: {missing}")
+    root = tmp_path_factory.mktemp("course")
+    shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    with Lab(lab_command(f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"), cwd=root) as lab:
+        yield lab, root
+
+
+@pytest.fixture(scope="module")
+def browser(course, tmp_path_factory):
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture(scope="module")
+def notebook(course, browser, request):
+    """The notebook named by the test's parameter, opened and run once for all tests that take
+    the same name (pytest runs them one after the other), then closed with its kernel."""
+    lab, root = course
+    page = NotebookPage(browser, lab, root, request.param)
+    page.run_all()
+    yield page
+    page.close()
+    for session in lab.api("/api/sessions"):
+        lab.api(f"/api/sessions/{session['id']}", method="DELETE")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, indirect=True)
+def test_every_cell_runs_and_every_widget_renders(notebook):
+    problems = notebook.widget_problems()
+    cells = notebook.cells()
+    notebook.screenshot(SCREENSHOTS / f"{notebook.name.removesuffix('.ipynb')}.png")
+
+    assert len(cells) == len(notebook.stored["cells"])
+    not_run = [k for k, cell in enumerate(cells)
+               if cell["code"] and not re.fullmatch(r"\[\d+\]:", cell["prompt"])]
+    assert not not_run, f"cells that did not run (index: {not_run})"
+    errors = {k: cell["errors"] for k, cell in enumerate(cells) if cell["errors"]}
+    assert not errors, f"error output in cells {errors}"
+    assert not problems
+    # Each widget the stored run showed is on the page too (not an empty output area).
+    widget = "application/vnd.jupyter.widget-view+json"
+    stored = [sum(widget in out.get("data", {}) for out in cell.get("outputs", []))
+              for cell in notebook.stored["cells"]]
+    assert [cell["widgets"] for cell in cells] == stored
+
+
+ALL_LOST = re.compile(r"\b(\d+) segments, \1 lost")
+
+
+def connection_open_at(summary: str) -> float | None:
+    found = re.search(r"connection open at ([\d.]+) s", summary)
+    return float(found[1]) if found else None
+
+
+def showing(summaries: list[str]) -> list[int]:
+    """The step numbers in "showing K of N segments" summaries, in the order they appeared."""
+    return [int(m[1]) for s in summaries if (m := re.search(r"showing (\d+) of", s))]
+
+
+@pytest.mark.parametrize("notebook", WITH_EXPLORERS, indirect=True)
+def test_explorers_follow_the_controls(notebook):
+    notebook.widget_problems()  # waits until the widgets are drawn
+    explorers = notebook.explorers()
+    assert explorers, "the notebook calls explore() but no explorer is on the page"
+    for k, ex in enumerate(explorers):
+        ex.watch()
+        # A lossless run first: loss at its minimum, every chosen drop removed.
+        ex.press("loss probability", "Home", expect="0.00")
+        ex.clear_drops()
+        summary0, figure0 = ex.settle("a run with nothing lost", lambda s: ", 0 lost," in s and "showing" not in s)
+        total = re.search(r"\b(\d+) segments,", summary0)[1]
+
+        # The step control: nothing shown, one segment, then the whole run again.
+        ex.press("step", "Home", expect="0")
+        _, nothing = ex.settle("step 0", lambda s: f"showing 0 of {total} segments" in s)
+        ex.press("step", "ArrowRight", expect="1")
+        _, one = ex.settle("step 1", lambda s: f"showing 1 of {total} segments" in s)
+        assert len({nothing, one, figure0}) == 3, "stepping did not change the figure"
+        ex.press("step", "End", expect=total)
+        ex.settle("the whole run again", summary0.__eq__, figure0.__eq__)
+
+        # Loss 1.0: every segment is lost, and no side can reach ESTABLISHED.
+        ex.press("loss probability", "End", expect="1.00")
+        summary1, _ = ex.settle("every segment lost", ALL_LOST.search, figure_ok=figure0.__ne__)
+        assert "no connection" in summary1
+        # The same controls give the same picture.
+        ex.press("loss probability", "Home", expect="0.00")
+        ex.settle("the lossless run again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+
+        # Drop the first segment: exactly one is lost, and the figure shows it.
+        ex.add_drop(1)
+        ex.settle("segment 1 lost", lambda s: ", 1 lost," in s, figure_ok=figure0.__ne__)
+        ex.clear_drops()
+        ex.settle("the lossless run again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+
+        # A longer one-way delay: the arrows slant more and the connection opens later.
+        before = ex.slider("one-way delay (s)")[1].inner_text()
+        assert float(ex.press("one-way delay (s)", "ArrowRight")) > float(before)
+        opened = connection_open_at(summary0)
+        ex.settle("the slower run", lambda s: opened is None or (connection_open_at(s) or 0) > opened,
+                  figure_ok=figure0.__ne__)
+        assert ex.press("one-way delay (s)", "ArrowLeft") == before, "one step back is not where it started"
+        ex.settle("the lossless run again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+
+        # Play starts again from step 0 and walks forward on its own, a new figure at each step;
+        # pressed again, it pauses.
+        start = ex.record()
+        ex.play_button.click()
+        wait_until(lambda: 1 in showing(ex.record()["summaries"][len(start["summaries"]):]),
+                   ex.timeout, "play to reach step 1")
+        ex.play_button.click()
+        after = ex.record()
+        assert showing(after["summaries"][len(start["summaries"]):])[:2] == [0, 1]
+        assert after["figures"] >= start["figures"] + 2
+
+        record = ex.record()
+        assert record["removed"] == 0 and record["resized"] == [], f"the figure flickered: {record}"
+        ex.screenshot(SCREENSHOTS / f"{notebook.name.removesuffix('.ipynb')}-explorer{k}.png")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ipywidgets' IntsInput adds a tag on its <input list=...>'s change event, which Chromium does "
+    "not fire on Enter inside a JupyterLab notebook (it does on Tab or a click elsewhere); "
+    "00_start_here tells students to press Enter"))
+@pytest.mark.parametrize("notebook", WITH_EXPLORERS[:1], indirect=True)
+def test_enter_adds_a_number_to_the_drop_box(notebook):
+    notebook.widget_problems()  # waits until the widgets are drawn
+    ex = notebook.explorers()[0]
+    ex.clear_drops()
+    field = ex.drop_box.locator("input")
+    ex.drop_box.click()
+    field.press_sequentially("1")
+    field.press("Enter")
+    field.press_sequentially("2")
+    field.press("Tab")  # if Enter did nothing, this commits "12"
+    try:
+        assert wait_until(ex.drops, ex.timeout, "a number in the drop box") == ["1", "2"]
+    finally:
+        ex.clear_drops()
