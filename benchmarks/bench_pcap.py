@@ -14,19 +14,9 @@ import time
 from pathlib import Path
 
 import tcplesson as tl
+from bench_core import per_second  # this folder is on the path when a benchmark runs as a script
 
 DATA = Path(__file__).resolve().parent.parent / "notebooks" / "data"
-
-
-def per_second(fn, seconds: float = 1.5) -> float:
-    best = 0.0
-    for _ in range(3):
-        n, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds / 3:
-            fn()
-            n += 1
-        best = max(best, n / (time.perf_counter() - start))
-    return best
 
 
 def main() -> None:
