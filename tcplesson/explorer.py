@@ -17,7 +17,7 @@ import io
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from .figures import plot_ladder
+from .figures import axes_for, plot_ladder
 from .scenarios import resolve
 from .simulator import simulate
 
@@ -139,7 +139,7 @@ class Explorer(widgets.VBox):
     def _redraw(self, change=None) -> None:
         upto = self.step.value
         self.figure.clear()
-        ax = self.figure.add_subplot()
+        ax = axes_for(self.figure, "ladder")
         plot_ladder(self.trace, ax=ax, relative=self.relative, upto=upto)
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", metadata={"Software": None})

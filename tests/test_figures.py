@@ -210,6 +210,17 @@ def test_ladder_same_instant_sends_get_a_tick_each_with_the_same_time():
     assert rto and rto[0]["start"] == 0.0
 
 
+def test_ladder_a_burst_of_three_gets_a_mark_per_row_and_its_time_at_both_ends():
+    trace = tl.simulate("half-close", **ISNS)
+    info = figure_info(tl.plot_ladder(trace))["ladder"]
+    data = [tx for tx in trace.transmissions if tx.segment.payload]
+    assert len(data) == 3 and len({tx.sent_at for tx in data}) == 1, "the server sends its 3000 bytes at once"
+    starts = [info["arrows"][tx.index]._posA_posB[0][1] for tx in data]
+    assert all(any(abs(y - m) < 1e-6 for m in info["tick_marks"]) for y in starts)
+    said = [y for y, s in info["tick_rows"] if s == "2.45"]
+    assert said == pytest.approx([min(starts), max(starts)])
+
+
 @pytest.mark.parametrize("kw,who,start,end,label", [
     ({"drop": [7, 9, 11, 13], "max_retries": 3}, "server", 10.15, 18.15, "RTO 8 s,\nthen give up"),
     ({"drop": [1, 2, 3, 4, 5, 6, 7]}, "client", 63.0, 127.0, "RTO 64 s,\nthen give up"),
