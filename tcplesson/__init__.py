@@ -7,6 +7,7 @@
 from .endpoint import Endpoint, ProtocolError
 from .figures import plot_header, plot_ladder, plot_state_diagram, plot_timeline
 from . import linux
+from .labels import get_language, set_language
 from .link import Link
 from .pcap import CapturedTrace, PcapError, PcapWarning, read_pcap, write_pcap
 from .scenarios import SCENARIOS, Scenario, Step
@@ -21,6 +22,7 @@ __all__ = [
     "TABLE", "TWO_WAY", "Trace", "Transition", "Transmission", "simulate",
     "plot_header", "plot_ladder", "plot_state_diagram", "plot_timeline", "explore", "Explorer",
     "CapturedTrace", "PcapError", "PcapWarning", "read_pcap", "write_pcap", "linux",
+    "set_language", "get_language",
 ]
 __version__ = "0.1.0"
 

@@ -12,6 +12,7 @@ the state means), ``event.<table event>``, ``action.<table action>``, ``outcome.
 """
 from __future__ import annotations
 
+from .labels_zh import ZH
 from .states import State
 
 DEFAULT_LANG = "en"
@@ -43,6 +44,7 @@ _EN = {
     "two_way_mark": "(two-way handshake)",
     # --- the eleven states: name as shown, and one line saying what it means ---
     **{f"state.{s.value}": s.value for s in State},
+    **{f"textbook.{s.value}": "" for s in State},  # a language's textbook name beside the RFC's
     "describe.CLOSED": "no connection",
     "describe.LISTEN": "waiting for a SYN from any peer",
     "describe.SYN-SENT": "our SYN sent, waiting for the peer's SYN,ACK",
@@ -105,6 +107,42 @@ _EN = {
     "outcome.refused": "connection refused",
     "outcome.reset": "connection reset",
     "outcome.timed out": "connection timed out",
+    # --- Trace.summary() and Trace.table() ---
+    "summary.open": "connection open at {time} s",
+    "summary.only": "only the {who} reached ESTABLISHED",
+    "summary.none": "no connection",
+    "summary.counts": "{n} segments, {lost} lost, {again} retransmitted",
+    "summary.time_wait": "{who} in TIME-WAIT {start}-{end} s",
+    "summary.outcome": "{who}: {outcome}",
+    "summary.ends": "ends {states}",
+    "summary.side_state": "{who} {state}",
+    "summary.sep": "; ",
+    "list_sep": ", ",
+    "table.sent": "sent",
+    "table.arrives": "arrives",
+    "table.direction": "direction",
+    "table.segment": "segment",
+    "table.note": "note",
+    "table.arrow": "{sender} -> {receiver}",
+    "table.path": "{who}: {path}",
+    # --- the explorer's controls ---
+    "control.loss": "loss probability",
+    "control.drop": "drop segment #",
+    "control.delay": "one-way delay (s)",
+    "control.jitter": "jitter (s)",
+    "control.seed": "seed",
+    "control.rto": "initial RTO (s)",
+    "control.msl": "MSL (s)",
+    "control.time_wait": "TIME-WAIT",
+    "control.handshake": "handshake",
+    "control.step": "step",
+    "control.play": "play",
+    "choice.two_msl": "2 x MSL",
+    "choice.no_time_wait": "none (0 s)",
+    "choice.three-way": "three-way",
+    "choice.two-way": "two-way",
+    "explorer.showing": "showing {upto} of {n} segments",
+    "explorer.repr": "<tcplesson explorer of {scenario!r}: run the cell to see its sliders>",
     # --- the header figure ---
     **{f"flag.{name}": name for name in ("CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN")},
     "header.src_port": "Source Port",
@@ -123,26 +161,47 @@ _EN = {
     "header.offset_value": "{words} ({bytes} bytes)",
 }
 
-TEXTS: dict[str, dict[str, str]] = {"en": _EN}
+TEXTS: dict[str, dict[str, str]] = {"en": _EN, "zh": ZH}
 
 # Font family per language (None: matplotlib's default). A Chinese track needs a CJK font here,
 # e.g. FONTS["zh"] = ["Noto Sans CJK SC", "DejaVu Sans"].
 FONTS: dict[str, list[str] | None] = {"en": None}
 
 
+_current = [DEFAULT_LANG]  # the language set_language() chose; a list so nothing rebinds a global
+
+
 def languages() -> list[str]:
     return sorted(TEXTS)
 
 
-def _check_lang(lang: str) -> str:
-    if lang not in TEXTS:
+def set_language(lang: str) -> None:
+    """Show every word of the library (figures, tables, summaries, explorers, exercises) in ``lang``.
+
+    ``tl.set_language("zh")`` at the top of a notebook; ``tl.set_language("en")`` switches back.
+    """
+    _current[0] = _check_lang(lang)
+
+
+def get_language() -> str:
+    """The language set_language() chose ("en" until it is called)."""
+    return _current[0]
+
+
+def resolve(lang: str | None) -> str:
+    """``lang`` checked, or the current language when it is None (the default of every ``lang=``)."""
+    return _current[0] if lang is None else _check_lang(lang)
+
+
+def _check_lang(lang) -> str:
+    if not isinstance(lang, str) or lang not in TEXTS:
         raise ValueError(f"lang must be one of {', '.join(sorted(TEXTS))}, got {lang!r}")
     return lang
 
 
-def text(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
+def text(key: str, lang: str | None = None, **fields) -> str:
     """The words for ``key`` in ``lang`` (English when that language lacks the key), formatted."""
-    table = TEXTS[_check_lang(lang)]
+    table = TEXTS[resolve(lang)]
     if key in table:
         template = table[key]
     elif key in TEXTS[DEFAULT_LANG]:
@@ -152,31 +211,38 @@ def text(key: str, lang: str = DEFAULT_LANG, **fields) -> str:
     return template.format(**fields) if fields else template
 
 
-def font(lang: str = DEFAULT_LANG) -> dict:
+def font(lang: str | None = None) -> dict:
     """Keyword arguments for matplotlib text in this language (a font family, or nothing)."""
-    family = FONTS.get(_check_lang(lang))
+    family = FONTS.get(resolve(lang))
     return {"family": family} if family else {}
 
 
-def state_name(state: State | str, lang: str = DEFAULT_LANG) -> str:
+def state_name(state: State | str, lang: str | None = None) -> str:
     return text(f"state.{_state_value(state)}", lang)
 
 
-def describe(state: State | str, lang: str = DEFAULT_LANG) -> str:
+def state_label(state: State | str, lang: str | None = None, sep: str = "\n") -> str:
+    """The RFC name with the language's textbook name after ``sep`` ("SYN-SENT\n同步已发送"), or
+    just the RFC name where the language has none (English)."""
+    name, textbook = state_name(state, lang), text(f"textbook.{_state_value(state)}", lang)
+    return f"{name}{sep}{textbook}" if textbook else name
+
+
+def describe(state: State | str, lang: str | None = None) -> str:
     """One line saying what a state means ("our FIN sent, waiting for its ACK")."""
     return text(f"describe.{_state_value(state)}", lang)
 
 
-def event_label(event: str, lang: str = DEFAULT_LANG) -> str:
+def event_label(event: str, lang: str | None = None) -> str:
     return text(f"event.{event}", lang)
 
 
-def action_label(action: str, lang: str = DEFAULT_LANG) -> str:
+def action_label(action: str, lang: str | None = None) -> str:
     """The words for an action on a diagram arc; "" for actions an arc does not show."""
     return text(f"action.{action}", lang)
 
 
-def arc_label(event: str, actions, lang: str = DEFAULT_LANG) -> str:
+def arc_label(event: str, actions, lang: str | None = None) -> str:
     """'rcv SYN / snd SYN,ACK': an event and what it makes the endpoint send."""
     shown = []
     for action in actions:
@@ -188,13 +254,13 @@ def arc_label(event: str, actions, lang: str = DEFAULT_LANG) -> str:
     return text("arc", lang, event=event_label(event, lang), actions=text("action_sep", lang).join(shown))
 
 
-def segment_label(segment, seq_base: int = 0, ack_base: int = 0, lang: str = DEFAULT_LANG) -> str:
+def segment_label(segment, seq_base: int = 0, ack_base: int = 0, lang: str | None = None) -> str:
     """'SYN,ACK seq=300 ack=101': flag names and numbers are the same in every language."""
-    _check_lang(lang)
+    resolve(lang)
     return segment.label(seq_base=seq_base, ack_base=ack_base)
 
 
-def seconds(value: float, lang: str = DEFAULT_LANG) -> str:
+def seconds(value: float, lang: str | None = None) -> str:
     """'240 s', '0.5 s', '1.25 s': a duration as a reader wants it (no float noise)."""
     return text("seconds", lang, value=_number(value))
 

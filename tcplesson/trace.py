@@ -4,9 +4,11 @@ Figures, tables, pcap export and exercise checks all read a Trace; none of them 
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from . import labels
 from .segment import Segment
 from .states import State
 
@@ -87,32 +89,37 @@ class Trace:
         spans = _spans(self.states[_side(who)], self.end_time)
         return next(((a, b) for s, a, b in reversed(spans) if s is State.TIME_WAIT), None)
 
-    def summary(self) -> str:
-        """One line saying what happened, e.g. for under a figure."""
+    def summary(self, lang: str | None = None) -> str:
+        """One line saying what happened, e.g. for under a figure (in tl.set_language()'s language)."""
+        t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
+        who_ = lambda who: t(who)  # noqa: E731
         parts = []
         opened = {who: self.first_time(who, State.ESTABLISHED) for who in SIDES}
         reached = [who for who in SIDES if opened[who] is not None]
         if len(reached) == 2:
-            parts.append(f"connection open at {max(opened.values()):.2f} s")
+            parts.append(t("summary.open", time=f"{max(opened.values()):.2f}"))
         elif reached:
-            parts.append(f"only the {reached[0]} reached ESTABLISHED")
+            parts.append(t("summary.only", who=who_(reached[0])))
         else:
-            parts.append("no connection")
+            parts.append(t("summary.none"))
         lost = sum(tx.lost for tx in self.transmissions)
         again = sum(tx.retransmission for tx in self.transmissions)
-        parts.append(f"{len(self.transmissions)} segments, {lost} lost, {again} retransmitted")
+        parts.append(t("summary.counts", n=len(self.transmissions), lost=lost, again=again))
         for who in SIDES:
             span = self.time_wait(who)
             if span:
-                parts.append(f"{who} in TIME-WAIT {span[0]:.2f}-{span[1]:.2f} s")
+                parts.append(t("summary.time_wait", who=who_(who), start=f"{span[0]:.2f}", end=f"{span[1]:.2f}"))
         for who in SIDES:
             if self.outcomes[who]:
-                parts.append(f"{who}: {self.outcomes[who]}")
-        parts.append("ends " + ", ".join(f"{who} {self.final_states[who]}" for who in SIDES))
-        return "; ".join(parts)
+                parts.append(t("summary.outcome", who=who_(who), outcome=t(f"outcome.{self.outcomes[who]}")))
+        ends = t("list_sep").join(t("summary.side_state", who=who_(who), state=self.final_states[who])
+                                  for who in SIDES)
+        parts.append(t("summary.ends", states=ends))
+        return t("summary.sep").join(parts)
 
     def rows(self) -> list[dict]:
-        """One dict per transmission, for a table (pandas.DataFrame(trace.rows()) works too)."""
+        """One dict per transmission, for a table (pandas.DataFrame(trace.rows()) works too).
+        Keys and values are data (English), whatever the language."""
         return [{
             "#": tx.index,
             "sent": round(tx.sent_at, 6),
@@ -120,21 +127,24 @@ class Trace:
             "from": tx.sender,
             "to": tx.receiver,
             "segment": str(tx.segment),
-            "note": _note(tx),
+            "note": _note(tx, "en"),
         } for tx in self.transmissions]
 
-    def table(self) -> str:
-        """A plain-text table of the segments, then both sides' states: readable anywhere."""
-        lines = [f"{'#':>3}  {'sent':>8}  {'arrives':>8}  {'direction':<17} {'segment':<34} note"]
+    def table(self, lang: str | None = None) -> str:
+        """A plain-text table of the segments, then both sides' states: readable anywhere.
+        Columns line up in a monospaced font in every language (a CJK character is two columns)."""
+        t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
+        lines = [f"{'#':>3}  {pad(t('table.sent'), 8, '>')}  {pad(t('table.arrives'), 8, '>')}  "
+                 f"{pad(t('table.direction'), 17)} {pad(t('table.segment'), 34)} {t('table.note')}"]
         for tx in self.transmissions:
-            arrives = "lost" if tx.lost else f"{tx.arrived_at:8.3f}"
-            direction = f"{tx.sender} -> {tx.receiver}"
-            lines.append(f"{tx.index:>3}  {tx.sent_at:8.3f}  {arrives:>8}  {direction:<17} "
-                         f"{str(tx.segment):<34} {_note(tx)}".rstrip())
+            arrives = t("lost") if tx.lost else f"{tx.arrived_at:8.3f}"
+            direction = t("table.arrow", sender=t(tx.sender), receiver=t(tx.receiver))
+            lines.append(f"{tx.index:>3}  {tx.sent_at:8.3f}  {pad(arrives, 8, '>')}  {pad(direction, 17)} "
+                         f"{str(tx.segment):<34} {_note(tx, lang)}".rstrip())
         for who in SIDES:
-            path = " -> ".join(f"{state} ({t:.3f})" for t, state in self.states[who])
+            path = " -> ".join(f"{state} ({t_:.3f})" for t_, state in self.states[who])
             outcome = self.outcomes[who]
-            lines.append(f"{who}: {path}" + (f"  [{outcome}]" if outcome else ""))
+            lines.append(t("table.path", who=t(who), path=path) + (f"  [{t('outcome.' + outcome)}]" if outcome else ""))
         return "\n".join(lines)
 
     def to_pcap(self, path, *, lost: str = "omit", client=None, server=None):
@@ -153,13 +163,20 @@ def _spans(states: list[tuple[float, State]], end: float) -> list[tuple[State, f
     return [(s, t, e) for (t, s), e in zip(states, ends)]
 
 
-def _note(tx: Transmission) -> str:
+def _note(tx: Transmission, lang: str | None) -> str:
     notes = []
     if tx.retransmission:
-        notes.append("retransmission")
+        notes.append(labels.text("retransmission", lang))
     if tx.stale:
-        notes.append("old duplicate")
-    return ", ".join(notes)
+        notes.append(labels.text("old duplicate", lang))
+    return labels.text("list_sep", lang).join(notes)
+
+
+def pad(text: str, width: int, align: str = "<") -> str:
+    """``text`` padded to ``width`` terminal columns, counting a wide (CJK) character as two."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    fill = " " * max(0, width - columns)
+    return fill + text if align == ">" else text + fill
 
 
 def _side(who: str) -> str:

@@ -84,9 +84,8 @@ def check_ax(ax) -> Axes | None:
 
 
 def check_lang(lang) -> str:
-    if lang not in labels.TEXTS:
-        raise ValueError(f"lang must be one of {', '.join(sorted(labels.TEXTS))}, got {lang!r}")
-    return lang
+    """``lang`` checked, or the language tl.set_language() chose when it is None."""
+    return labels.resolve(lang)
 
 
 def check_fontsize(fontsize) -> float:

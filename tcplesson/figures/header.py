@@ -20,7 +20,7 @@ _LIT, _DIM = "#F0B64D", "#F4F4F4"
 
 
 def plot_header(segment, ax=None, *, src_port: int | None = None, dst_port: int | None = None,
-                fontsize: float = 12, lang: str = "en"):
+                fontsize: float = 12, lang: str | None = None):
     """Draw the header of ``segment`` (a Segment, or a Transmission from a trace) and return the Axes.
 
     Ports default to client 50000, server 80; a Transmission tells which way the segment went.

@@ -46,7 +46,7 @@ _MIN_FIT_FS = 8.0  # points: the smallest text a ladder shrinks to, to fit an Ax
 
 
 def plot_ladder(trace, ax=None, *, relative: bool = False, upto: int | None = None, compress="auto",
-                fontsize: float = 12, lang: str = "en"):
+                fontsize: float = 12, lang: str | None = None):
     """Draw ``trace`` as a ladder diagram on ``ax`` (a new figure if None) and return the Axes.
 
     ``relative``: sequence numbers relative to each side's first SYN, as Wireshark shows them.

@@ -78,7 +78,7 @@ _KIND_COST = {"on": 0.0, "along": 12.0, "beside": 25.0}
 
 
 def plot_state_diagram(trace=None, who: str = "client", ax=None, *, errors: bool = False,
-                       loops=("rcv_fin",), fontsize: float = 11, lang: str = "en"):
+                       loops=("rcv_fin",), fontsize: float = 11, lang: str | None = None):
     """Draw the state diagram (with ``who``'s path through ``trace`` highlighted) and return the Axes.
 
     ``errors``: also draw every abort / reset / give-up arc. ``loops``: events whose

@@ -28,7 +28,7 @@ _ROW_Y = {"client": 1.0, "server": 0.0}
 _BAR = 0.42
 
 
-def plot_timeline(trace, ax=None, *, compress="auto", fontsize: float = 12, lang: str = "en"):
+def plot_timeline(trace, ax=None, *, compress="auto", fontsize: float = 12, lang: str | None = None):
     """Draw each side's states over time as bars and return the Axes (``compress`` as in plot_ladder)."""
     trace = check_trace(trace)
     check_ax(ax)
