@@ -12,17 +12,20 @@ test can compare them.
 """
 from __future__ import annotations
 
+import html
 import io
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from . import labels
 from .figures import axes_for, plot_ladder
 from .scenarios import resolve
 from .simulator import simulate
 
 # The controls an explorer offers, with the simulate() parameter each one sets.
-_TIME_WAIT_CHOICES = [("2 x MSL", None), ("none (0 s)", 0.0)]
+_TIME_WAIT_CHOICES = [("choice.two_msl", None), ("choice.no_time_wait", 0.0)]  # (label key, value)
+_HANDSHAKES = ("three-way", "two-way")
 _CONTROLLED = ("loss", "drop", "delay", "jitter", "seed", "rto", "msl", "time_wait", "handshake")
 _FIXED = ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock")  # no control
 
@@ -36,37 +39,38 @@ def _position(choices: list, value, name: str) -> int:
     return values.index(value)
 
 
-def _controls(defaults: dict) -> dict[str, widgets.Widget]:
+def _controls(defaults: dict, lang: str) -> dict[str, widgets.Widget]:
+    t = lambda key: labels.text(key, lang)  # noqa: E731
     style = {"description_width": "initial"}
     wide = widgets.Layout(width="260px")
     return {
         "loss": widgets.FloatSlider(value=defaults.get("loss", 0.0), min=0.0, max=1.0, step=0.05,
-                                    description="loss probability", style=style, layout=wide,
+                                    description=t("control.loss"), style=style, layout=wide,
                                     readout_format=".2f", continuous_update=False),
         "drop": widgets.IntsInput(value=list(defaults.get("drop", [])), min=1, max=999,
-                                  description="drop segment #", style=style,
+                                  description=t("control.drop"), style=style,
                                   layout=widgets.Layout(width="260px")),
         "delay": widgets.FloatSlider(value=defaults.get("delay", 0.05), min=0.01, max=1.0, step=0.01,
-                                     description="one-way delay (s)", style=style, layout=wide,
+                                     description=t("control.delay"), style=style, layout=wide,
                                      readout_format=".3f", continuous_update=False),
         "jitter": widgets.FloatSlider(value=defaults.get("jitter", 0.0), min=0.0, max=0.5, step=0.01,
-                                      description="jitter (s)", style=style, layout=wide,
+                                      description=t("control.jitter"), style=style, layout=wide,
                                       readout_format=".2f", continuous_update=False),
         "seed": widgets.BoundedIntText(value=defaults.get("seed", 0), min=0, max=99999,
-                                       description="seed", style=style, layout=widgets.Layout(width="160px")),
+                                       description=t("control.seed"), style=style, layout=widgets.Layout(width="160px")),
         "rto": widgets.FloatSlider(value=defaults.get("rto", 1.0), min=0.2, max=3.0, step=0.1,
-                                   description="initial RTO (s)", style=style, layout=wide,
+                                   description=t("control.rto"), style=style, layout=wide,
                                    continuous_update=False),
         "msl": widgets.FloatSlider(value=defaults.get("msl", 120.0), min=1.0, max=120.0, step=1.0,
-                                   description="MSL (s)", style=style, layout=wide,
+                                   description=t("control.msl"), style=style, layout=wide,
                                    continuous_update=False),
-        "time_wait": widgets.Dropdown(options=_TIME_WAIT_CHOICES,
+        "time_wait": widgets.Dropdown(options=[(t(key), value) for key, value in _TIME_WAIT_CHOICES],
                                       index=_position(_TIME_WAIT_CHOICES, defaults.get("time_wait"), "time_wait"),
-                                      description="TIME-WAIT", style=style,
+                                      description=t("control.time_wait"), style=style,
                                       layout=widgets.Layout(width="200px")),
-        "handshake": widgets.ToggleButtons(options=["three-way", "two-way"],
+        "handshake": widgets.ToggleButtons(options=[(t(f"choice.{h}"), h) for h in _HANDSHAKES],
                                            value=defaults.get("handshake", "three-way"),
-                                           description="handshake", style=style),
+                                           description=t("control.handshake"), style=style),
     }
 
 
@@ -79,15 +83,16 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, scenario="lifecycle", *, width: float = 10.0, height: float = 6.5,
-                 relative: bool = False, **defaults) -> None:
+                 relative: bool = False, lang: str | None = None, **defaults) -> None:
         self.scenario = resolve(scenario)
+        self.lang = labels.resolve(lang)  # fixed when the explorer is made: its widgets keep their words
         unknown = set(defaults) - set(_CONTROLLED) - set(_FIXED)
         if unknown:
             raise TypeError(f"explore() got unknown parameter(s): {', '.join(sorted(unknown))}; "
                             f"it takes {', '.join(_CONTROLLED + _FIXED)}")
         self.fixed = {k: defaults.pop(k) for k in _FIXED if k in defaults}
         self.relative = relative
-        self.controls = _controls(defaults)
+        self.controls = _controls(defaults, self.lang)
         for name, value in defaults.items():  # a widget would silently clip what it cannot show
             control = self.controls[name]
             if name == "drop":
@@ -98,16 +103,16 @@ class Explorer(widgets.VBox):
                                  f"({bounds[0]} to {bounds[1]})")
         self.figure = Figure(figsize=(width, height), dpi=80)
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{width * 80:.0f}px"))
-        self.step = widgets.IntSlider(value=0, min=0, max=0, description="step",
+        self.step = widgets.IntSlider(value=0, min=0, max=0, description=labels.text("control.step", self.lang),
                                       layout=widgets.Layout(width="420px"))
-        self.play = widgets.Play(value=0, min=0, max=0, interval=700, description="play")
+        self.play = widgets.Play(value=0, min=0, max=0, interval=700, description=labels.text("control.play", self.lang))
         widgets.jslink((self.play, "value"), (self.step, "value"))
         self.summary = widgets.HTML()
         self.trace = None
         c = self.controls
         rows = [
             # A tags box shows no description of its own: the label goes beside it.
-            widgets.HBox([c["loss"], widgets.HBox([widgets.Label("drop segment #"), c["drop"]]), c["seed"]]),
+            widgets.HBox([c["loss"], widgets.HBox([widgets.Label(labels.text("control.drop", self.lang)), c["drop"]]), c["seed"]]),
             widgets.HBox([c["delay"], c["jitter"], c["rto"]]),
             widgets.HBox([c["msl"], c["time_wait"], c["handshake"]]),
             widgets.HBox([self.play, self.step]),
@@ -119,7 +124,7 @@ class Explorer(widgets.VBox):
         self._resimulate()
 
     def __repr__(self) -> str:  # what a notebook shows before its widgets are rendered
-        return f"<tcplesson explorer of {self.scenario.name!r}: run the cell to see its sliders>"
+        return labels.text("explorer.repr", self.lang, scenario=self.scenario.name)
 
     def params(self) -> dict:
         """The simulate() keyword arguments the controls stand for now."""
@@ -140,13 +145,15 @@ class Explorer(widgets.VBox):
         upto = self.step.value
         self.figure.clear()
         ax = axes_for(self.figure, "ladder")
-        plot_ladder(self.trace, ax=ax, relative=self.relative, upto=upto)
+        plot_ladder(self.trace, ax=ax, relative=self.relative, upto=upto, lang=self.lang)
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", metadata={"Software": None})
         self.image.value = buffer.getvalue()
-        shown = f"showing {upto} of {len(self.trace.transmissions)} segments; " \
-            if upto < len(self.trace.transmissions) else ""
-        self.summary.value = f"<b>{self.scenario.name}</b>: {shown}{self.trace.summary()}"
+        parts = [self.trace.summary(self.lang)]
+        if upto < len(self.trace.transmissions):
+            parts.insert(0, labels.text("explorer.showing", self.lang, upto=upto, n=len(self.trace.transmissions)))
+        words = html.escape(labels.text("summary.sep", self.lang).join(parts))
+        self.summary.value = f"<b>{html.escape(self.scenario.name)}</b>: {words}"
 
 
 def explore(scenario="lifecycle", **defaults) -> Explorer:
@@ -154,6 +161,7 @@ def explore(scenario="lifecycle", **defaults) -> Explorer:
 
     Keyword arguments set the controls' starting values (loss, drop, delay, jitter, seed, rto,
     msl, time_wait, handshake) or fix parameters without a control (client_isn, server_isn,
-    max_retries, delayed_ack); ``relative=True`` shows sequence numbers relative to each ISN.
+    max_retries, delayed_ack); ``relative=True`` shows sequence numbers relative to each ISN;
+    ``lang`` ("en", "zh"; default: the language tl.set_language() chose) sets its words.
     """
     return Explorer(scenario, **defaults)

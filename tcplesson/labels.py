@@ -163,9 +163,9 @@ _EN = {
 
 TEXTS: dict[str, dict[str, str]] = {"en": _EN, "zh": ZH}
 
-# Font family per language (None: matplotlib's default). A Chinese track needs a CJK font here,
-# e.g. FONTS["zh"] = ["Noto Sans CJK SC", "DejaVu Sans"].
-FONTS: dict[str, list[str] | None] = {"en": None}
+# Font families per language, first choice first (None: matplotlib's default). The figures add a
+# system CJK font after these where the machine has one (tcplesson/figures/_fonts.py).
+FONTS: dict[str, list[str] | None] = {"en": None, "zh": ["DejaVu Sans", "tcplesson CJK SC"]}
 
 
 _current = [DEFAULT_LANG]  # the language set_language() chose; a list so nothing rebinds a global
@@ -209,12 +209,6 @@ def text(key: str, lang: str | None = None, **fields) -> str:
     else:
         raise KeyError(f"no label {key!r}; add it to tcplesson.labels.TEXTS['en']")
     return template.format(**fields) if fields else template
-
-
-def font(lang: str | None = None) -> dict:
-    """Keyword arguments for matplotlib text in this language (a font family, or nothing)."""
-    family = FONTS.get(resolve(lang))
-    return {"family": family} if family else {}
 
 
 def state_name(state: State | str, lang: str | None = None) -> str:

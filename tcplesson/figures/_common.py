@@ -11,6 +11,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
 from .. import labels
+from ._fonts import families
 from ..states import State
 from ..trace import SIDES, Trace
 
@@ -163,10 +164,9 @@ def _measure(text: str, size: float, weight: str, family: tuple | None) -> tuple
     return width, size * 1.2 * len(lines)
 
 
-def measure(text: str, size: float, weight: str = "normal", lang: str = "en") -> tuple[float, float]:
+def measure(text: str, size: float, weight: str = "normal", lang: str | None = None) -> tuple[float, float]:
     """Width and height of a (possibly multi-line) text in points, without drawing it."""
-    family = labels.FONTS.get(lang)
-    return _measure(text, float(size), weight, tuple(family) if family else None)
+    return _measure(text, float(size), weight, families(lang))
 
 
 def clear_axes(ax: Axes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from matplotlib.patches import Rectangle
 
 from .. import labels
+from ._fonts import font
 from ..segment import Flags, Segment
 from ..trace import Transmission
 from ._common import (MARGINS, axes_points, check_ax, check_fontsize, check_lang, clear_axes, measure, new_axes,
@@ -55,14 +56,14 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
     top_space, bottom_space = 1.6, 1.0
     total = top_space + sum(rows_h) + bottom_space
     ax.set_ylim(total, 0)
-    font = labels.font(lang)
+    words_font = font(lang)
     t = lambda key, **kw: labels.text(key, lang, **kw)  # noqa: E731
 
     ax.text(0, 0.35, t("header_title", segment=labels.segment_label(seg, lang=lang)), ha="left", va="center",
-            fontsize=fs + 2, fontweight="bold", gid="header.title", **font)
+            fontsize=fs + 2, fontweight="bold", gid="header.title", **words_font)
     for bit in range(32):
         ax.text(bit + 0.5, top_space - 0.3, str(bit), ha="center", va="center", fontsize=max(11, fs - 1),
-                color="#555555", gid=f"header.bit:{bit}", **font)
+                color="#555555", gid=f"header.bit:{bit}", **words_font)
 
     ack_on = bool(seg.flags & Flags.ACK)
     fields = [
@@ -88,7 +89,7 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
             if measure(name, name_fs, "normal", lang)[0] > (x1 - x0) * unit_pt - 6:
                 name = name.replace(" ", "\n", 1)
             ax.text((x0 + x1) / 2, y + 0.08 * h, name, ha="center", va="top", fontsize=name_fs, color=colour,
-                    linespacing=1.0, gid=f"header.name:{r}:{x0}", **font)
+                    linespacing=1.0, gid=f"header.name:{r}:{x0}", **words_font)
             value_fs = fs + 2
             while value_fs > 11 and measure(value, value_fs, "bold", lang)[0] > (x1 - x0) * unit_pt - 8:
                 value_fs -= 1
@@ -97,7 +98,7 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
             ax.text((x0 + x1) / 2, y + 0.68 * h, value, ha="center", va="center", fontsize=value_fs,
                     linespacing=1.0,
                     fontweight="bold" if relevant else "normal", color=colour, gid=f"header.value:{r}:{x0}",
-                    **font)
+                    **words_font)
             info["fields"][name.replace("\n", " ")] = value
         if r == 3:
             for i, flag in enumerate(FLAG_ORDER):
@@ -108,10 +109,10 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
                 ax.add_artist(rect)
                 ax.text(x0 + 0.5, y + 0.08 * h, t(f"flag.{flag}"), ha="center", va="top", rotation=90,
                         fontsize=max(11, fs - 1), fontweight="bold" if on else "normal",
-                        color="#111111" if on else "#A0A0A0", gid=f"header.flag_name:{flag}", **font)
+                        color="#111111" if on else "#A0A0A0", gid=f"header.flag_name:{flag}", **words_font)
                 ax.text(x0 + 0.5, y + 0.83 * h, "1" if on else "0", ha="center", va="center", fontsize=fs + 1,
                         fontweight="bold" if on else "normal", color="#111111" if on else "#A0A0A0",
-                        gid=f"header.flag_bit:{flag}", **font)
+                        gid=f"header.flag_bit:{flag}", **words_font)
                 info["flags"][flag] = rect
                 if on:
                     info["lit"].add(flag)
@@ -120,5 +121,5 @@ def _draw(ax, seg: Segment, src: int, dst: int, fs: float, lang: str) -> None:
     ax.add_artist(Rectangle((0, y), 32, 0.7, facecolor="white", edgecolor="#777777", lw=1.0, linestyle="--",
                            gid="header.payload_box"))
     ax.text(16, y + 0.35, payload, ha="center", va="center", fontsize=max(11, fs - 1), color="#444444",
-            style="italic", gid="header.payload", **font)
+            style="italic", gid="header.payload", **words_font)
     record(ax, "header", info)

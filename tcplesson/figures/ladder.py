@@ -31,6 +31,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.transforms import ScaledTranslation
 
 from .. import labels
+from ._fonts import font
 from ..segment import Flags
 from ..states import State
 from ..trace import SIDES
@@ -104,7 +105,7 @@ class _Layout:
         widths = {who: [] for who in SIDES}
         for who in SIDES:
             for _, state in trace.states[who]:
-                widths[who].append(measure(labels.state_name(state, lang), fontsize, "bold", lang)[0] + 10)
+                widths[who].append(measure(labels.state_label(state, lang, sep=" "), fontsize, "bold", lang)[0] + 10)
             if trace.outcomes.get(who):
                 widths[who].append(measure(_outcome_text(trace.outcomes[who], lang), self.note_fs, "normal", lang)[0])
         for wait in self.rto:
@@ -251,7 +252,7 @@ class _Drawing:
             ax.add_artist(band)
             words = labels.text("later", L.lang, seconds=labels.seconds(cut.hidden, L.lang))
             ax.text(0.5, cut.middle, words, ha="center", va="center", fontsize=L.note_fs, style="italic",
-                    color="#444444", zorder=2, gid=f"ladder.cut_text:{k}", **labels.font(L.lang))
+                    color="#444444", zorder=2, gid=f"ladder.cut_text:{k}", **font(L.lang))
             w, h = measure(words, L.note_fs, "normal", L.lang)
             self.obstacles.add(_place.box(L.lane / 2, cut.middle, w + 4, h, 0.0), "label")
             self.info["cuts"].append((cut.start, cut.end))
@@ -261,13 +262,13 @@ class _Drawing:
         for who in SIDES:
             ax.text(self.X(L.x[who]), -2.0 * L.row, labels.text(who, L.lang), ha="center", va="center",
                     fontsize=L.fs + 2, fontweight="bold", color=SIDE_COLOURS[who], gid=f"ladder.name:{who}",
-                    **labels.font(L.lang))
-            w, h = measure(labels.state_name(L.trace.states[who][0][1], L.lang), L.fs, "bold", L.lang)
+                    **font(L.lang))
+            w, h = measure(labels.state_label(L.trace.states[who][0][1], L.lang, sep=" "), L.fs, "bold", L.lang)
             self.obstacles.add(_place.box(L.x[who], -0.95 * L.row, w + 14, L.fs * 1.2 + 8, 0.0), "label")
         if self.relative:
             ax.text(0.5, -2.0 * L.row, labels.text("relative_note", L.lang), ha="center", va="center",
                     fontsize=L.note_fs, style="italic", color="#444444", gid="ladder.relative_note",
-                    **labels.font(L.lang))
+                    **font(L.lang))
 
     def _time_ticks(self) -> None:
         """Ticks exactly at the times something happens (a segment leaves or arrives, a state changes,
@@ -317,11 +318,11 @@ class _Drawing:
         at = trans + ScaledTranslation(-7.5 / 72, 0, dpi)
         for k, (y, text) in enumerate(rows):
             ax.text(0.0, y, text, transform=at, ha="right", va="center", fontsize=L.note_fs, color=BLACK,
-                    gid=f"ladder.tick:{k}", **labels.font(L.lang))
+                    gid=f"ladder.tick:{k}", **font(L.lang))
         widest = max([measure(text, L.note_fs, "normal", L.lang)[0] for _, text in rows] or [0.0])
         ax.text(0.0, 0.5, labels.text("time_axis", L.lang), transform=ax.transAxes
                 + ScaledTranslation(-(7.5 + widest + 6) / 72, 0, dpi), rotation=90, ha="right", va="center",
-                fontsize=L.note_fs, color=BLACK, gid="ladder.time_axis", **labels.font(L.lang))
+                fontsize=L.note_fs, color=BLACK, gid="ladder.time_axis", **font(L.lang))
         self.info["ticks"] = [(t, s) for t, _, s in ticks]
         self.info["tick_rows"] = rows
         self.info["tick_marks"] = sorted(ys)
@@ -354,7 +355,7 @@ class _Drawing:
             dx = 1 if x1 > x0 else -1
             cx, cy = x1 + dx * (12 + w / 2), y1 + 6
             ax.text(self.X(cx), cy, word, ha="center", va="center", fontsize=L.note_fs, fontweight="bold",
-                    color=BLACK, zorder=6, gid=f"ladder.lost_text:{tx.index}", **labels.font(L.lang))
+                    color=BLACK, zorder=6, gid=f"ladder.lost_text:{tx.index}", **font(L.lang))
             self.obstacles.add(_place.box(cx, cy, w + 2, h, 0.0), "label")
         self._label(tx, (x0, y0, x1, y1), angle, colour)
 
@@ -429,14 +430,14 @@ class _Drawing:
                                  rotation_mode="anchor", transform_rotates_text=True, fontsize=L.fs,
                                  color=colour, zorder=5, gid=f"ladder.label:{tx.index}",
                                  bbox=dict(boxstyle="square,pad=0.08", facecolor="white", edgecolor="none",
-                                           alpha=0.85), **labels.font(L.lang))
+                                           alpha=0.85), **font(L.lang))
                 self.info["labels"][tx.index] = artist
             else:
                 artist = ax.text(self.X(cx), cy, note, ha="center", va="center", rotation=deg,
                                  rotation_mode="anchor", transform_rotates_text=True, fontsize=L.note_fs,
                                  style="italic", color=colour, zorder=5, gid=f"ladder.note:{tx.index}",
                                  bbox=dict(boxstyle="square,pad=0.08", facecolor="white", edgecolor="none",
-                                           alpha=0.85), **labels.font(L.lang))
+                                           alpha=0.85), **font(L.lang))
                 self.info["notes"][tx.index] = artist
 
     def _bases(self, tx) -> tuple[int, int]:
@@ -513,21 +514,21 @@ class _Drawing:
                 elif kind == "outcome":
                     ax.text(self.X(xtext), y, _outcome_text(outcome, L.lang), ha=ha, va="center",
                             fontsize=L.note_fs, style="italic", fontweight="bold", color=BLACK, zorder=5,
-                            gid=f"ladder.outcome:{who}", **labels.font(L.lang))
+                            gid=f"ladder.outcome:{who}", **font(L.lang))
                 else:
                     bracket = brackets[k]
                     tw = bracket["kind"] == "time_wait"
                     ax.text(self.X(xtext), y, bracket["label"], ha=ha, va="center",
                             fontsize=L.fs if tw else L.note_fs, fontweight="bold" if tw else "normal",
                             color="#333333", zorder=5, linespacing=1.1,
-                            gid=f"ladder.bracket_text:{bracket['kind']}:{who}:{k}", **labels.font(L.lang))
+                            gid=f"ladder.bracket_text:{bracket['kind']}:{who}:{k}", **font(L.lang))
 
     def _state_text(self, x, y, state, ha, who, k):
         L = self.L
-        return self.ax.text(x, y, labels.state_name(state, L.lang), ha=ha, va="center", fontsize=L.fs,
+        return self.ax.text(x, y, labels.state_label(state, L.lang, sep=" "), ha=ha, va="center", fontsize=L.fs,
                             fontweight="bold", color=BLACK, zorder=5, gid=f"ladder.state:{who}:{k}",
                             bbox=dict(boxstyle="round,pad=0.25", facecolor=STATE_FILLS[state],
-                                      edgecolor="#555555", lw=0.8), **labels.font(L.lang))
+                                      edgecolor="#555555", lw=0.8), **font(L.lang))
 
 
 def _grow(poly, pad: float):

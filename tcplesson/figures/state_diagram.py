@@ -32,6 +32,7 @@ import math
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import labels
+from ._fonts import font
 from ..states import State
 from ..table import TABLE, TWO_WAY
 from . import _place
@@ -158,8 +159,11 @@ class _Diagram:
         lit = self._lit_boxes(path)
         self.boxes = {}
         # the state names: two points larger than the labels, but always inside their boxes
-        widest = max(measure(labels.state_name(s, self.lang), self.fs + 2, "bold", self.lang)[0] for s in S)
-        name_fs = max(_MIN_FS, min(self.fs + 2, (self.fs + 2) * (_BOX_W * self.k - 8) / widest))
+        # (in Chinese two lines: the RFC name over the textbook's name)
+        names = {s: labels.state_label(s, self.lang) for s in S}
+        widest, tallest = (max(measure(n, self.fs + 2, "bold", self.lang)[i] for n in names.values()) for i in (0, 1))
+        name_fs = max(_MIN_FS, min(self.fs + 2, (self.fs + 2) * (_BOX_W * self.k - 8) / widest,
+                                   (self.fs + 2) * (_BOX_H * self.k - 4) / tallest))
         for state, (x, y) in list(POSITIONS.items()) + [("CLOSED-2", CLOSED_AGAIN)]:
             real = S.CLOSED if state == "CLOSED-2" else state
             gid = _box_gid(state)
@@ -169,8 +173,8 @@ class _Diagram:
                                  edgecolor=self.colour if on else "#444444", lw=3.2 if on else 1.2, zorder=3,
                                  gid=gid)
             ax.add_artist(box)
-            ax.text(x, y, labels.state_name(real, self.lang), ha="center", va="center", fontsize=name_fs,
-                    fontweight="bold", zorder=4, gid=gid + ":name", **labels.font(self.lang))
+            ax.text(x, y, names[real], ha="center", va="center", fontsize=name_fs, linespacing=1.1,
+                    fontweight="bold", zorder=4, gid=gid + ":name", **font(self.lang))
             self.boxes[state] = box
             info["states"].setdefault(real.value, []).append({"patch": box, "highlighted": on})
             px, py = self.P(x, y)
@@ -204,7 +208,7 @@ class _Diagram:
         fs = self.fs + 1
         x, y_top = _XLIM[0] + 0.1, _YLIM[1] + self.band / self.k
         self.ax.text(x, y_top - 3 / self.k, title, ha="left", va="top", fontsize=fs, color=self.colour,
-                     fontweight="bold", gid="diagram.title", **labels.font(self.lang))
+                     fontweight="bold", gid="diagram.title", **font(self.lang))
         w, h = measure(title, fs, "bold", self.lang)
         px, py = self.P(x, y_top)
         self.fixed.append((_place.box(px + w / 2, py + 3 + h / 2, w + 4, h + 2, 0.0), "label"))
@@ -492,7 +496,7 @@ class _Diagram:
         cx, cy = place["centre"][0] / k, -place["centre"][1] / k
         rotation = -math.degrees(place["angle"])
         common = dict(ha="center", va="center", fontsize=self.fs, linespacing=1.15, zorder=6,
-                      rotation=rotation, rotation_mode="anchor", **labels.font(self.lang))
+                      rotation=rotation, rotation_mode="anchor", **font(self.lang))
         box = dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none")
         gid = arc["gid"] + ":label"
         if all(bold) or not any(bold):
@@ -533,7 +537,7 @@ class _Diagram:
         self.fixed.append((_place.box(x * k, -(y - _BOX_H / 2 - 0.82) * k + lh / 2, lw + 8, lh + 4, 0.0), "label"))
         ax.text(x, y - _BOX_H / 2 - 0.82, words, ha="center", va="top", fontsize=self.fs, color="#222222",
                 zorder=6, gid=gid + ":label", bbox=dict(boxstyle="round,pad=0.12", facecolor="white",
-                                                         edgecolor="none", alpha=0.9), **labels.font(self.lang))
+                                                         edgecolor="none", alpha=0.9), **font(self.lang))
         return {"artist": artist, "label": words}
 
 

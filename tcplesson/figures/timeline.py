@@ -18,6 +18,7 @@ import math
 from matplotlib.patches import Polygon, Rectangle
 
 from .. import labels
+from ._fonts import font
 from ..trace import SIDES
 from . import _timescale
 from ._common import (MARGINS, SIDE_COLOURS, STATE_FILLS, axes_points, check_ax, check_fontsize, check_lang,
@@ -45,7 +46,7 @@ def plot_timeline(trace, ax=None, *, compress="auto", fontsize: float = 12, lang
 
 def _draw(ax, trace, compress, fs, lang) -> None:
     w_pt, h_pt = axes_points(ax)
-    font = labels.font(lang)
+    words_font = font(lang)
     delay = _typical_delay(trace)
     changes = sorted({round(t, 9) for who in SIDES for t, _ in trace.states[who]})
     busy = [(t, t) for t in changes]
@@ -55,7 +56,7 @@ def _draw(ax, trace, compress, fs, lang) -> None:
     t1 = max([trace.end_time] + changes)
     pad = 0.04 * w_pt
     # room after the last event for the open-ended bars: the widest last state's name and a point
-    tail = max(measure(labels.state_name(trace.states[who][-1][1], lang), fs, "bold", lang)[0] for who in SIDES)
+    tail = max(measure(labels.state_label(trace.states[who][-1][1], lang, sep=" "), fs, "bold", lang)[0] for who in SIDES)
     tail = max(tail + 34.0, 0.1 * w_pt)
     scale = _timescale.build(busy, t0=0.0, t1=t1, available=max(w_pt - 2 * pad - tail, 0.3 * w_pt),
                              row=fs * 2.2, unit=unit, compress=compress)
@@ -86,7 +87,7 @@ def _draw(ax, trace, compress, fs, lang) -> None:
                 bar = Rectangle((x0, y - _BAR / 2), max(x1 - x0, 0.0), _BAR, facecolor=STATE_FILLS[state],
                                 edgecolor="#555555", lw=1.0, zorder=2, gid=f"timeline.bar:{who}:{k}")
             ax.add_artist(bar)
-            name = labels.state_name(state, lang)
+            name = labels.state_label(state, lang, sep=" ")
             tw, _ = measure(name, fs, "bold", lang)
             # the widest stretch of the bar that no cut interrupts
             pieces, start = [], x0
@@ -100,7 +101,7 @@ def _draw(ax, trace, compress, fs, lang) -> None:
             p0, p1 = max(pieces, key=lambda p: p[1] - p[0])
             if p1 - p0 >= tw + 8:
                 ax.text((p0 + p1) / 2, y, name, ha="center", va="center", fontsize=fs, fontweight="bold",
-                        zorder=4, gid=f"timeline.name:{who}:{k}", **font)
+                        zorder=4, gid=f"timeline.name:{who}:{k}", **words_font)
             else:
                 # outside the bar: above for the client, below for the server, on the first free tier
                 cx = (p0 + p1) / 2
@@ -113,7 +114,7 @@ def _draw(ax, trace, compress, fs, lang) -> None:
                 ax.add_artist(Line2D([cx, cx], [y + sign * _BAR / 2, ty - sign * fs * 0.55 / y_pt], color="#777777",
                                      lw=0.8, zorder=1, gid=f"timeline.leader:{who}:{k}"))
                 ax.text(cx, ty, name, ha="center", va="center", fontsize=fs, fontweight="bold", zorder=4,
-                        gid=f"timeline.name:{who}:{k}", **font)
+                        gid=f"timeline.name:{who}:{k}", **words_font)
             info["bars"][who].append((t, t_next, state))
     for k, cut in enumerate(scale.cuts):
         x0, x1 = pad + cut.pos, pad + cut.pos + cut.length
@@ -126,14 +127,14 @@ def _draw(ax, trace, compress, fs, lang) -> None:
                 ax.add_artist(Line2D(zig_x, zig_y, color="#444444", lw=1.0, zorder=3))
         ax.text((x0 + x1) / 2, 0.5, labels.text("skip", lang, seconds=labels.seconds(cut.hidden, lang)),
                 ha="center", va="center", fontsize=max(11, fs - 1), style="italic", color="#333333", zorder=4,
-                gid=f"timeline.cut_text:{k}", **font)
+                gid=f"timeline.cut_text:{k}", **words_font)
     ticks = _timescale.event_ticks(changes, X, 45.0)
     ax.set_xticks([x for _, x, _ in ticks], labels=[s for _, _, s in ticks])
     info["ticks"] = [(t, s) for t, _, s in ticks]
     ax.tick_params(axis="x", labelsize=max(11, fs - 1))
-    ax.set_xlabel(labels.text("time_axis", lang), fontsize=max(11, fs - 1), **font)
+    ax.set_xlabel(labels.text("time_axis", lang), fontsize=max(11, fs - 1), **words_font)
     ax.set_yticks([_ROW_Y["client"], _ROW_Y["server"]],
-                  labels=[labels.text("client", lang), labels.text("server", lang)])
+                  labels=[labels.text("client", lang), labels.text("server", lang)], **words_font)
     ax.tick_params(axis="y", labelsize=fs + 1, length=0)
     for tick, who in zip(ax.get_yticklabels(), ("client", "server")):
         tick.set_color(SIDE_COLOURS[who])
