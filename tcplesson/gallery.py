@@ -1,12 +1,16 @@
-"""Render every figure of the course to PNG, to look at them all at once: ``python -m tcplesson.gallery OUT``.
+"""Render every figure of the course to PNG, to look at them all at once:
+``python -m tcplesson.gallery OUT`` (``--lang zh`` for the Chinese figures).
 
 The same run twice writes the same bytes (Agg, fixed dpi, no software/date metadata), so the
 gallery can also be compared across changes.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
+
+from . import labels
 
 ISNS = {"client_isn": 100, "server_isn": 300}  # small numbers are easier to read on a slide
 DPI = 100
@@ -86,12 +90,21 @@ def save(ax, path) -> None:
     plt.close(ax.figure)
 
 
-def render(outdir) -> list[Path]:
-    """Write every gallery PNG into ``outdir`` (created if needed) and return their paths."""
+def render(outdir, lang: str | None = None) -> list[Path]:
+    """Write every gallery PNG into ``outdir`` (created if needed), with the words of ``lang``
+    (default: the language tl.set_language() chose), and return their paths."""
+    before = labels.get_language()
+    labels.set_language(labels.resolve(lang))
+    try:
+        return _render(Path(outdir))
+    finally:
+        labels.set_language(before)
+
+
+def _render(out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     plt.switch_backend("Agg")
-    out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, draw in _items():
@@ -102,11 +115,12 @@ def render(outdir) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m tcplesson.gallery OUTDIR", file=sys.stderr)
-        return 2
-    for path in render(argv[0]):
+    parser = argparse.ArgumentParser(prog="python -m tcplesson.gallery",
+                                     description="Render every figure of the course to PNG.")
+    parser.add_argument("outdir")
+    parser.add_argument("--lang", default="en", choices=labels.languages())
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    for path in render(args.outdir, args.lang):
         print(path)
     return 0
 

@@ -25,6 +25,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tcplesson import labels
+
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -207,6 +209,22 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
 # exactly one play control, an image and an HTML summary (tl.explore's layout). The figure's
 # content is compared by SHA-256 of the PNG bytes behind the <img> (ipywidgets shows them through
 # a blob: URL that changes on every update, even for the same picture).
+# Draw each character alone on a canvas in the notebook's font; the pixels of two different
+# characters differ unless both are the font's "missing glyph" box.
+_DISTINCT_GLYPHS = r"""text => {
+  const cell = document.querySelector('.jp-RenderedMarkdown') || document.body;
+  const font = '32px ' + getComputedStyle(cell).fontFamily;
+  const pictures = [...text].map(ch => {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 48;
+    const g = canvas.getContext('2d');
+    g.font = font;
+    g.fillText(ch, 4, 36);
+    return canvas.toDataURL();
+  });
+  return new Set(pictures).size === pictures.length;
+}"""
+
 _PAGE_JS = r"""
 () => {
   if (window.__tcplesson) return;
@@ -338,6 +356,16 @@ class NotebookPage:
         count = self.page.evaluate("() => window.__tcplesson.markExplorers()")
         return [ExplorerView(self, k) for k in range(count)]
 
+    @property
+    def lang(self) -> str:
+        """The lesson's language: the Chinese twins live in zh/."""
+        return "zh" if self.name.startswith("zh/") else "en"
+
+    def glyphs_render(self, text: str) -> bool:
+        """Whether the page's own font draws the characters of ``text`` as themselves: a browser
+        with no font for them draws every one as the same empty box."""
+        return self.page.evaluate(_DISTINCT_GLYPHS, text)
+
     # How far the cells reach down the notebook's scrolling element: its scrollHeight would also
     # count the empty space JupyterLab adds after the last cell (as tall as the window).
     _CELLS_HEIGHT = """el => {
@@ -401,8 +429,9 @@ class ExplorerView:
         self.root = self.page.locator(f"[data-explorer='{k}']")
         self.image = self.root.locator(":scope > img.widget-image")
         # Found by its label: a box nobody can tell the purpose of would fail here.
+        drop = labels.text("control.drop", notebook.lang)
         self.drop_box = self.root.locator(".widget-hbox").filter(
-            has=self.page.locator(".widget-label:text-is('drop segment #')")).locator(".jupyter-widget-tagsinput")
+            has=self.page.locator(f".widget-label:text-is('{drop}')")).locator(".jupyter-widget-tagsinput")
         self.play_button = self.root.locator(".widget-play button").first
 
     def slider(self, label: str):

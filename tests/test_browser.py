@@ -24,6 +24,8 @@ import pytest
 
 from _lab import REPO, Lab, NotebookPage, chromium, lab_command, missing_browser_tools, wait_until
 
+from tcplesson import labels
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
@@ -162,6 +164,30 @@ def test_explorers_follow_the_controls(notebook):
         record = ex.record()
         assert record["removed"] == 0 and record["resized"] == [], f"the figure flickered: {record}"
         ex.screenshot(SCREENSHOTS / f"{notebook.name.removesuffix('.ipynb')}-explorer{k}.png")
+
+
+CHINESE_LESSON = "zh/02_three_way_handshake.ipynb"
+
+
+@pytest.mark.parametrize("notebook", [CHINESE_LESSON], indirect=True)
+def test_a_chinese_lesson_runs_and_its_slider_moves(notebook):
+    """A student reading the Chinese lesson: Chinese prose, figure and controls, all working."""
+    notebook.widget_problems()
+    errors = {k: cell["errors"] for k, cell in enumerate(notebook.cells()) if cell["errors"]}
+    assert not errors, f"error output in cells {errors}"
+    notebook.screenshot(SCREENSHOTS / "zh-02_three_way_handshake.png")
+    assert notebook.glyphs_render("三次握手的报文段"), "the page draws Chinese as empty boxes"
+    ex = notebook.explorers()[0]
+    loss = labels.text("control.loss", "zh")
+    ex.press(loss, "Home", expect="0.00")
+    ex.clear_drops()
+    summary0, figure0 = ex.settle("a run with nothing lost", lambda s: "丢失 0 个" in s)
+    assert "连接在" in summary0 and "建立" in summary0
+    ex.press(loss, "End", expect="1.00")
+    summary1, _ = ex.settle("every segment lost", lambda s: "没有建立连接" in s, figure_ok=figure0.__ne__)
+    ex.press(loss, "Home", expect="0.00")
+    ex.settle("the lossless run again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+    ex.screenshot(SCREENSHOTS / "zh-02_three_way_handshake-explorer0.png")
 
 
 @pytest.mark.xfail(strict=True, reason=(
