@@ -1,13 +1,16 @@
-"""Every word a figure shows, in one place, so that a second language is one more dict.
+"""Every word the library shows a student, in one table per language: English here, Chinese in
+labels_zh.py, so that a third language is one more table (and a font in ``FONTS`` if it needs one).
 
-Drawing code never writes a visible word itself: it asks ``text(key, lang)`` (or one of the small
-helpers below). To add a Chinese track, add ``TEXTS["zh"] = {...}`` with any subset of the English
-keys (missing keys fall back to English) and, if needed, a font in ``FONTS["zh"]``; no drawing or
-protocol code changes.
+Drawing, table and widget code never writes a visible word itself: it asks ``text(key, lang)`` (or
+one of the small helpers below). ``lang=None``, the default everywhere, means the language
+``set_language()`` chose ("en" until it is called). Every key has an entry in every language (a
+test checks it); a key a language lacked would fall back to English rather than fail a student.
 
-Keys are dotted: ``state.<RFC name>`` (the name shown), ``describe.<RFC name>`` (one line saying what
+Keys are dotted: ``state.<RFC name>`` (the name shown), ``textbook.<RFC name>`` (the language's
+textbook name shown beside it, "" in English), ``describe.<RFC name>`` (one line saying what
 the state means), ``event.<table event>``, ``action.<table action>``, ``outcome.<outcome>``,
-``flag.<FLAG>``, ``header.<field>`` and plain words (``lost``, ``client``...). Templates use
+``flag.<FLAG>``, ``header.<field>``, ``summary.*`` and ``table.*`` (Trace.summary() and table()),
+``control.*`` and ``choice.*`` (the explorer) and plain words (``lost``, ``client``...). Templates use
 ``str.format`` fields: ``text("rto_wait", seconds=1)`` -> ``"RTO 1 s"``.
 """
 from __future__ import annotations
@@ -125,6 +128,13 @@ _EN = {
     "table.note": "note",
     "table.arrow": "{sender} -> {receiver}",
     "table.path": "{who}: {path}",
+    # --- a Linux capture next to the model (tl.linux.compare) ---
+    "socket": "socket",
+    "compare.linux": "Linux (captured)",
+    "compare.model": "model (same calls)",
+    "compare.both": "Linux sent {real} where the model sent {model}",
+    "compare.linux_only": "Linux sent {real}; the model sends nothing there",
+    "compare.model_only": "the model sent {model}; Linux sent nothing there",
     # --- the explorer's controls ---
     "control.loss": "loss probability",
     "control.drop": "drop segment #",

@@ -128,6 +128,13 @@ ZH = {
     "table.note": "备注",
     "table.arrow": "{sender} -> {receiver}",
     "table.path": "{who}：{path}",
+    # --- a Linux capture next to the model (tl.linux.compare) ---
+    "socket": "套接字",
+    "compare.linux": "Linux（抓包）",
+    "compare.model": "模型（同样的调用）",
+    "compare.both": "Linux 发的是 {real}，模型发的是 {model}",
+    "compare.linux_only": "Linux 发了 {real}，模型在这里什么也不发",
+    "compare.model_only": "模型发了 {model}，Linux 在这里什么也没发",
     # --- the explorer's controls ---
     "control.loss": "丢包概率",
     "control.drop": "丢弃第几个报文段",

@@ -23,12 +23,12 @@ from __future__ import annotations
 import difflib
 from typing import NamedTuple
 
-from .figures.ladder import _isn_bases
 from .scenarios import Scenario
 from .segment import SEQ_MOD, Flags, flag_names
 from .simulator import simulate
+from . import labels
 from .states import State
-from .trace import SIDES, Trace
+from .trace import SIDES, Trace, columns, pad
 
 LINUX = dict(delay=1e-5, time_wait=60.0, delayed_ack=0.04, mss=65495, rto=1.0)
 
@@ -154,7 +154,7 @@ def simulate_linux(name, captured: Trace | None = None, **overrides) -> Trace:
     if captured is not None:
         if not isinstance(captured, Trace):
             raise TypeError(f"captured must be a Trace, got {type(captured).__name__}")
-        bases = _isn_bases(captured)
+        bases = captured.isn_bases()
         params.update(client_isn=bases["client"], server_isn=bases["client"] if sc.self_connect else bases["server"])
     params.update(overrides)
     return simulate(sc.model_scenario(), **params)
@@ -208,25 +208,28 @@ class Comparison:
 
     @property
     def differences(self) -> list[str]:
-        out = []
-        for row in self.rows:
-            if row.mark == "~":
-                out.append(f"Linux sent {row.real_text} where the model sent {row.model_text}")
-            elif row.mark == "<":
-                out.append(f"Linux sent {row.real_text}; the model sends nothing there")
-            elif row.mark == ">":
-                out.append(f"the model sent {row.model_text}; Linux sent nothing there")
-        return out
+        """One sentence per row where Linux and the model differ (in tl.set_language()'s language)."""
+        keys = {"~": "compare.both", "<": "compare.linux_only", ">": "compare.model_only"}
+        return [labels.text(keys[row.mark], real=self._words(row.real_text), model=self._words(row.model_text))
+                for row in self.rows if row.mark in keys]
 
-    def table(self) -> str:
+    def table(self, lang: str | None = None) -> str:
         """A plain-text table: time (ms) and segment for Linux, then for the model, and a mark between."""
-        width = max([len(r.real_text) for r in self.rows] + [len("Linux (captured)")])
-        lines = [f"{'ms':>9}  {'Linux (captured)':<{width}}     {'ms':>9}  model (same calls)"]
-        for row in self.rows:
-            left = f"{_ms(row.real):>9}  {row.real_text:<{width}}"
-            right = f"{_ms(row.model):>9}  {row.model_text}" if row.model is not None else ""
+        t = lambda key: labels.text(key, lang)  # noqa: E731
+        real = [self._words(r.real_text, lang) for r in self.rows]
+        width = max([columns(text) for text in real] + [columns(t("compare.linux"))])
+        lines = [f"{'ms':>9}  {pad(t('compare.linux'), width)}     {'ms':>9}  {t('compare.model')}"]
+        for row, real_text in zip(self.rows, real):
+            left = f"{_ms(row.real):>9}  {pad(real_text, width)}"
+            right = f"{_ms(row.model):>9}  {self._words(row.model_text, lang)}" if row.model is not None else ""
             lines.append(f"{left}  {row.mark}  {right}".rstrip())
         return "\n".join(lines)
+
+    @staticmethod
+    def _words(text: str, lang: str | None = None) -> str:
+        """A row's segment text with its sender ("client", "server", "socket") in the reader's language."""
+        sender, _, rest = text.partition(" ")
+        return f"{labels.text(sender, lang)} {rest}" if sender in ("client", "server", "socket") else text
 
     def __str__(self) -> str:
         return self.table()
@@ -254,7 +257,7 @@ def _one_of_each_pair(model: Trace) -> list:
 
 
 def _shape(trace: Trace, tx, self_connect: bool) -> tuple:
-    bases = _isn_bases(trace)
+    bases = trace.isn_bases()
     if self_connect:
         bases = {who: bases["client"] for who in SIDES}
     seg = tx.segment

@@ -10,7 +10,7 @@ import heapq
 import random
 
 from . import records
-from ._check import check_int_range, check_number
+from ._check import check_int_range
 from .endpoint import Endpoint, ProtocolError
 from .link import Link
 from .scenarios import resolve

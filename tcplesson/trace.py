@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import labels
-from .segment import Segment
+from .segment import Flags, Segment
 from .states import State
 
 SIDES = ("client", "server")
@@ -88,6 +88,16 @@ class Trace:
         """(start, end) of one side's last TIME-WAIT, or None; end is when it left TIME-WAIT."""
         spans = _spans(self.states[_side(who)], self.end_time)
         return next(((a, b) for s, a, b in reversed(spans) if s is State.TIME_WAIT), None)
+
+    def isn_bases(self) -> dict[str, int]:
+        """Each side's first SYN seq in the run (what Wireshark counts relative numbers from), else its ISN."""
+        bases = {who: self.params.get(f"{who}_isn", 0) or 0 for who in SIDES}
+        seen = set()
+        for tx in self.transmissions:
+            if tx.sender not in seen and tx.segment.flags & Flags.SYN:
+                bases[tx.sender] = tx.segment.seq
+                seen.add(tx.sender)
+        return bases
 
     def summary(self, lang: str | None = None) -> str:
         """One line saying what happened, e.g. for under a figure (in tl.set_language()'s language)."""
@@ -172,10 +182,14 @@ def _note(tx: Transmission, lang: str | None) -> str:
     return labels.text("list_sep", lang).join(notes)
 
 
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a wide (CJK) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def pad(text: str, width: int, align: str = "<") -> str:
-    """``text`` padded to ``width`` terminal columns, counting a wide (CJK) character as two."""
-    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    fill = " " * max(0, width - columns)
+    """``text`` padded to ``width`` terminal columns (see columns())."""
+    fill = " " * max(0, width - columns(text))
     return fill + text if align == ">" else text + fill
 
 

@@ -193,7 +193,7 @@ def test_a_chinese_lesson_runs_and_its_slider_moves(notebook):
 @pytest.mark.xfail(strict=True, reason=(
     "ipywidgets' IntsInput adds a tag on its <input list=...>'s change event, which Chromium does "
     "not fire on Enter inside a JupyterLab notebook (it does on Tab or a click elsewhere); "
-    "00_start_here tells students to press Enter"))
+    "so 00_start_here tells students to press Tab"))
 @pytest.mark.parametrize("notebook", WITH_EXPLORERS[:1], indirect=True)
 def test_enter_adds_a_number_to_the_drop_box(notebook):
     notebook.widget_problems()  # waits until the widgets are drawn

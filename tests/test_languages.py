@@ -58,6 +58,13 @@ def test_set_language_switches_tables_and_summaries_and_back():
     assert (trace.summary(), trace.table()) == english
 
 
+def test_the_readme_shows_the_real_chinese_summary():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"^# (连接在.*)$", readme, re.M)[1]
+    tl.set_language("zh")
+    assert tl.simulate("lifecycle", client_isn=100, server_isn=300).summary() == shown
+
+
 def test_an_explicit_lang_wins_over_the_switch():
     trace = tl.simulate("refused")
     tl.set_language("zh")

@@ -443,7 +443,7 @@ class _Drawing:
     def _bases(self, tx) -> tuple[int, int]:
         if not self.relative:
             return 0, 0
-        bases = _isn_bases(self.L.trace)
+        bases = self.L.trace.isn_bases()
         return bases[tx.sender], bases[tx.receiver]
 
     # --- states, outcomes and brackets beside each line ---
@@ -554,17 +554,6 @@ def _typical_delay(trace) -> float:
     if gaps:
         return max(min(gaps), 1e-6)
     return max(float(trace.params.get("delay") or 0.05), 1e-3)
-
-
-def _isn_bases(trace) -> dict[str, int]:
-    """Each side's first SYN seq in the trace (as Wireshark bases relative numbers), else its ISN."""
-    bases = {who: trace.params.get(f"{who}_isn", 0) or 0 for who in SIDES}
-    seen = set()
-    for tx in trace.transmissions:
-        if tx.sender not in seen and tx.segment.flags & Flags.SYN:
-            bases[tx.sender] = tx.segment.seq
-            seen.add(tx.sender)
-    return bases
 
 
 def _rto_waits(trace, lang: str) -> list[dict]:
