@@ -128,7 +128,13 @@ _EN = {
     "table.note": "note",
     "table.arrow": "{sender} -> {receiver}",
     "table.path": "{who}: {path}",
-    # --- a Linux capture next to the model (tl.linux.compare) ---
+    # --- a Linux capture (tl.read_pcap) and the model next to it (tl.linux.compare) ---
+    "capture.between": "captured {client} -> {server}",
+    "capture.open": "open at {time} s",
+    "capture.never_open": "never open on both sides",
+    "capture.counts": "{n} segments, {again} retransmitted",
+    "capture.time_wait": "{who} in TIME-WAIT from {start} s to past the end of the capture",
+    "capture.mismatches": "the model disagrees with {n} segment(s)",
     "socket": "socket",
     "compare.linux": "Linux (captured)",
     "compare.model": "model (same calls)",

@@ -128,7 +128,13 @@ ZH = {
     "table.note": "备注",
     "table.arrow": "{sender} -> {receiver}",
     "table.path": "{who}：{path}",
-    # --- a Linux capture next to the model (tl.linux.compare) ---
+    # --- a Linux capture (tl.read_pcap) and the model next to it (tl.linux.compare) ---
+    "capture.between": "抓包 {client} -> {server}",
+    "capture.open": "连接在 {time} 秒建立",
+    "capture.never_open": "双方始终没有都进入 ESTABLISHED",
+    "capture.counts": "共 {n} 个报文段，重传 {again} 个",
+    "capture.time_wait": "{who}从 {start} 秒起处于 TIME-WAIT，直到抓包结束之后",
+    "capture.mismatches": "模型不接受其中 {n} 个报文段",
     "socket": "套接字",
     "compare.linux": "Linux（抓包）",
     "compare.model": "模型（同样的调用）",

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import dpkt
 
-from . import records
+from . import labels, records
 from ._check import check_choice, check_number
 from .endpoint import Endpoint, ProtocolError
 from .segment import MAX_WINDOW, Flags, Segment, seq_diff, seq_le
@@ -93,23 +93,25 @@ class CapturedTrace(Trace):
         """True for a socket that connected to its own port (one socket plays both sides)."""
         return self.client_addr == self.server_addr
 
-    def summary(self) -> str:
-        """One line: what the capture shows and what the model made of it."""
+    def summary(self, lang: str | None = None) -> str:
+        """One line: what the capture shows and what the model made of it (in tl.set_language()'s language)."""
+        t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
         opened = [self.first_time(who, State.ESTABLISHED) for who in SIDES]
-        parts = [f"captured {_endpoint_text(self.client_addr)} -> {_endpoint_text(self.server_addr)}",
-                 f"open at {max(opened):.6f} s" if None not in opened else "never open on both sides",
-                 f"{len(self.transmissions)} segments, {sum(tx.retransmission for tx in self.transmissions)} "
-                 "retransmitted"]
+        parts = [t("capture.between", client=_endpoint_text(self.client_addr), server=_endpoint_text(self.server_addr)),
+                 t("capture.open", time=f"{max(opened):.6f}") if None not in opened else t("capture.never_open"),
+                 t("capture.counts", n=len(self.transmissions),
+                   again=sum(tx.retransmission for tx in self.transmissions))]
         for who in SIDES[:1] if self.self_connect else SIDES:
             entered = self.first_time(who, State.TIME_WAIT)
             if entered is not None and self.final_states[who] is State.TIME_WAIT:
-                parts.append(f"{who} in TIME-WAIT from {entered:.6f} s to past the end of the capture")
+                parts.append(t("capture.time_wait", who=t(who), start=f"{entered:.6f}"))
             if self.outcomes[who]:
-                parts.append(f"{who}: {self.outcomes[who]}")
-        parts.append("ends " + ", ".join(f"{who} {self.final_states[who]}" for who in SIDES))
+                parts.append(t("summary.outcome", who=t(who), outcome=t(f"outcome.{self.outcomes[who]}")))
+        ends = t("list_sep").join(t("summary.side_state", who=t(who), state=self.final_states[who]) for who in SIDES)
+        parts.append(t("summary.ends", states=ends))
         if self.mismatches:
-            parts.append(f"the model disagrees with {len(self.mismatches)} segment(s)")
-        return "; ".join(parts)
+            parts.append(t("capture.mismatches", n=len(self.mismatches)))
+        return t("summary.sep").join(parts)
 
     def __repr__(self) -> str:
         final = ", ".join(f"{who} {state}" for who, state in self.final_states.items())
