@@ -100,7 +100,7 @@ def _rows() -> list[Transition]:
         T(S.SYN_SENT, "rcv_syn_ack", S.ESTABLISHED, ("learn_isn", "ack_now"), "3.10.7.3"),
         T(S.SYN_SENT, "rcv_syn", S.SYN_RECEIVED, ("learn_isn", "syn_ack"), "3.10.7.3"),
         T(S.SYN_RECEIVED, "rcv_ack_of_syn", S.ESTABLISHED, ("deliver",), "3.10.7.4"),
-        # simultaneous open: the peer's SYN,ACK completes it (RFC 9293 figure 8)
+        # simultaneous open: the peer's SYN,ACK completes it (RFC 9293 figure 7)
         T(S.SYN_RECEIVED, "rcv_syn_ack", S.ESTABLISHED, (), "3.5"),
         # the peer repeats its SYN because our SYN,ACK was lost: retransmit it now (Linux does this)
         T(S.SYN_RECEIVED, "rcv_dup_syn", S.SYN_RECEIVED, ("retransmit",), "Linux"),
