@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_exercises.py
 
-1. Building one variant's whole sheet in-process (every question's runs), per variant.
+1. Building one variant's whole sheet in-process (every question's runs), per variant, in English
+   and in Chinese (the words are looked up, the runs are the same).
 2. Releasing one student's copy (rewrite, execute in a kernel, strip), per student.
 3. Grading one notebook with pytest --nbval (one pytest process and one kernel), per notebook.
 Graders multiply 2 and 3 by the class size.
@@ -26,8 +27,8 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def build(seed) -> None:
-    sheet = Sheet(seed)
+def build(seed, lang="en") -> None:
+    sheet = Sheet(seed, lang=lang)
     for qid in BANK:
         sheet.question(qid)
 
@@ -36,6 +37,8 @@ def main() -> None:
     seeds = range(100)
     total = timed(lambda: [build(seed) for seed in seeds])
     print(f"build a whole sheet ({len(BANK)} questions): {1000 * total / len(seeds):.1f} ms per variant")
+    total = timed(lambda: [build(seed, "zh") for seed in seeds])
+    print(f"build a whole Chinese sheet: {1000 * total / len(seeds):.1f} ms per variant")
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stderr(io.StringIO()):
         paths = []
         rounds = [timed(lambda s=s: paths.extend(release(Path(tmp) / str(s), s, solutions=True)))

@@ -2,24 +2,28 @@
 
 Answers are asserted against protocol facts (RFC 9293, FACTS.md) computed here from each
 variant's given numbers, never against what the code printed. The notebook tests release two
-variants once and grade every notebook they need in one grading run (executing notebooks is the
-slow part), then read the JUnit report and the score table.
+variants once per language (English and Chinese) and grade every notebook they need in one grading
+run per language (executing notebooks is the slow part), then read the JUnit report and the score
+table.
 """
 import contextlib
 import copy
 import io
 import json
 import re
+import string
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
 import pytest
 
-from tcplesson.exercises import BANK, REVEAL_VARIABLE, Sheet, WrongAnswer, check_seed
+import tcplesson as tl
+from tcplesson.exercises import BANK, REVEAL_VARIABLE, Sheet, WrongAnswer, check_seed, words_en, words_zh
 from tcplesson.exercises.__main__ import _seed, main
 from tcplesson.exercises.grade import _question_reason, _variant, grade
-from tcplesson.exercises.release import (BEGIN, END, PLACEHOLDER, SOLUTION_NOTEBOOK, execute, leaks, release,
-                                         role, strip_solution)
+from tcplesson.exercises.release import (BEGIN, END, PLACEHOLDER, SOLUTION_NOTEBOOK, SOLUTION_NOTEBOOKS, execute,
+                                         leaks, notebook_language, release, role, strip_solution)
+from tcplesson.exercises.answers import Choice
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
@@ -27,10 +31,27 @@ pytest.importorskip("nbval")
 
 SEEDS = list(range(40)) + ["s1234567", "A-7"]
 M = 2**32
+LANGS = ["en", "zh"]
+# what each language's feedback says, for the checks that read it
+SAYS = {
+    "en": {"unanswered": "is not answered yet", "isn_itself": "the client's ISN itself", "hint": "Hint:",
+           "reveal": "Right answer for this variant:", "changed": "the check cell was changed",
+           "name_error": "answer cell failed: NameError", "differs": "ask cell failed: its output differs",
+           "q2_wrong": r"Q2 \(The acknowledgement number"},
+    "zh": {"unanswered": "还没有作答", "isn_itself": "这是客户端的 ISN 本身", "hint": "提示：",
+           "reveal": "本变体的正确答案：", "changed": "检查单元格被改动了",
+           "name_error": "答案单元格出错：NameError", "differs": "题目单元格出错：它的输出与保存的输出不同",
+           "q2_wrong": r"Q2（SYN,ACK 的确认号）"},
+}
+# the seventeen questions the sheet had before the 408-style ones: their ids and order are fixed
+FIRST_17 = ["fin-seq-wrap", "synack-ack", "handshake-loss-open", "old-duplicate-rst", "why-three-way",
+            "release-state", "release-loss-next", "release-loss-time", "half-close-ack", "time-wait-end",
+            "time-wait-restart", "why-2msl", "no-time-wait", "who-time-wait", "next-state", "three-segment-close",
+            "close-unread"]
 
 
-def posed(seed, qid):
-    return Sheet(seed).question(qid)
+def posed(seed, qid, lang="en"):
+    return Sheet(seed, lang=lang).question(qid)
 
 
 def expected(seed, qid):
@@ -223,15 +244,17 @@ def test_command_line_seeds():
     assert _seed("007") == "007" and _seed("s123") == "s123"
 
 
-# ---------------------------------------------------------------- the solution notebook
+# ---------------------------------------------------------------- the solution notebooks (English and its Chinese twin)
 
-def solution_notebook():
-    return nbformat.read(SOLUTION_NOTEBOOK, as_version=4)
+def solution_notebook(lang="en"):
+    return nbformat.read(SOLUTION_NOTEBOOKS[lang], as_version=4)
 
 
-def test_the_solution_notebook_asks_every_question_with_marked_solutions():
-    nb = solution_notebook()
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_solution_notebook_asks_every_question_with_marked_solutions(lang):
+    nb = solution_notebook(lang)
     assert nb.cells[1].cell_type == "code" and "import tcplesson" in nb.cells[1].source
+    assert notebook_language(nb) == lang
     roles = [role(cell) for cell in nb.cells if cell.cell_type == "code"]
     for qid in BANK:
         assert [kind for q, kind in roles if q == qid] == ["ask", "answer", "check"]
@@ -240,15 +263,39 @@ def test_the_solution_notebook_asks_every_question_with_marked_solutions():
             assert cell.source.count(BEGIN) == 1 and cell.source.count(END) == 1
 
 
-def test_the_solutions_are_right_for_every_variant():
+def _code_without_comments(source):
+    return [line.split("#")[0].rstrip() for line in source.splitlines() if not line.strip().startswith("#")
+            or line.strip().startswith("###")]
+
+
+def test_the_chinese_solution_notebook_is_the_twin_of_the_english_one():
+    en, zh = solution_notebook("en"), solution_notebook("zh")
+    en_code = [c for c in en.cells if c.cell_type == "code"]
+    zh_code = [c for c in zh.cells if c.cell_type == "code"]
+    assert len(en_code) == len(zh_code)
+    first = zh_code[0].source.splitlines()
+    assert first[:2] == ["import tcplesson as tl", 'tl.set_language("zh")']
+    assert "\n".join(first[:1] + first[2:]) == en_code[0].source
+    for a, b in zip(en_code[1:], zh_code[1:]):
+        assert a.metadata == b.metadata
+        assert _code_without_comments(a.source) == _code_without_comments(b.source)
+    assert [c.cell_type for c in en.cells] == [c.cell_type for c in zh.cells]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_solutions_are_right_for_every_variant(lang):
     """Run the notebook's code in-process for many seeds: no solution may rely on seed 0's numbers."""
-    code = [cell.source for cell in solution_notebook().cells if cell.cell_type == "code"]
-    for seed in SEEDS:
-        namespace = {}
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            for source in code:
-                exec(re.sub(r"Sheet\(seed=[^)]*\)", f"Sheet(seed={seed!r})", source), namespace)
-        assert out.getvalue().count(" correct.") == len(BANK), seed
+    code = [cell.source for cell in solution_notebook(lang).cells if cell.cell_type == "code"]
+    confirmation = {"en": " correct.", "zh": " 正确。"}[lang]
+    try:
+        for seed in SEEDS:
+            namespace = {}
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                for source in code:
+                    exec(re.sub(r"Sheet\(seed=[^)]*\)", f"Sheet(seed={seed!r})", source), namespace)
+            assert out.getvalue().count(confirmation) == len(BANK), seed
+    finally:
+        tl.set_language("en")
 
 
 def test_strip_solution_keeps_the_rest_and_rejects_broken_markers():
@@ -259,7 +306,7 @@ def test_strip_solution_keeps_the_rest_and_rejects_broken_markers():
             strip_solution(broken)
 
 
-# ---------------------------------------------------------------- release and grade, for real
+# ---------------------------------------------------------------- release and grade, for real, in both languages
 
 def solution_code(key, qid):
     """The code between the markers of a question's answer cell in an instructor's key."""
@@ -278,14 +325,17 @@ def answered(student, key, replace=None):
     return nb
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """Two released variants (one by the API, one by the command line) and every notebook the tests
-    grade, graded in one run of the grade command; its table and JUnit report are kept."""
-    root = tmp_path_factory.mktemp("exercises")
-    student_path, key_path = release(root / "s42", "s42", solutions=True)
+@pytest.fixture(scope="module", params=LANGS)
+def course(request, tmp_path_factory):
+    """Two released variants in one language (one by the API, one by the command line) and every
+    notebook the tests grade, graded in one run of the grade command; its table and JUnit report
+    are kept."""
+    lang = request.param
+    root = tmp_path_factory.mktemp(f"exercises-{lang}")
+    student_path, key_path = release(root / "s42", "s42", solutions=True, lang=lang)
+    command = ["release", str(root / "seven"), "--seed", "7", "--solutions"] + (["--lang", lang] if lang != "en" else [])
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        assert main(["release", str(root / "seven"), "--seed", "7", "--solutions"]) == 0
+        assert main(command) == 0
     other_student_path, other_key_path = [root / "seven" / name for name in
                                           ("09_exercises.ipynb", "09_exercises.solutions.ipynb")]
     assert printed.getvalue().split() == [str(other_student_path), str(other_key_path)]
@@ -303,7 +353,7 @@ def course(tmp_path_factory):
             "tampered": tampered, "saved": saved}
     for name, nb in made.items():
         nbformat.write(nb, root / f"{name}.ipynb")
-    graded = {"blank": student_path, "key_s42": key_path, "key_7": other_key_path, "solution": SOLUTION_NOTEBOOK,
+    graded = {"blank": student_path, "key_s42": key_path, "key_7": other_key_path, "solution": SOLUTION_NOTEBOOKS[lang],
               **{name: root / f"{name}.ipynb" for name in made}}
     junit = root / "scores.xml"
     with contextlib.redirect_stdout(io.StringIO()) as printed:
@@ -314,9 +364,11 @@ def course(tmp_path_factory):
         suites[name] = {case.get("name").split()[1].rstrip(":"):
                         (case.find("failure").text if case.find("failure") is not None else "")
                         for case in suite.iter("testcase")}
-    return SimpleNamespace(student=student, key=key, other_student=nbformat.read(other_student_path, as_version=4),
+    return SimpleNamespace(lang=lang, says=SAYS[lang], student=student, key=key,
+                           other_student=nbformat.read(other_student_path, as_version=4),
                            other_key=nbformat.read(other_key_path, as_version=4), status=status,
-                           table=printed.getvalue(), failures=suites, wrong=wrong)
+                           table=printed.getvalue(), failures=suites, wrong=wrong,
+                           junit=ET.parse(junit).getroot())
 
 
 def failed(course, name):
@@ -329,7 +381,7 @@ def test_the_solution_notebook_passes_strict_nbval(course):
 
 def test_the_blank_release_fails_every_question(course):
     assert failed(course, "blank") == set(BANK)
-    assert all("is not answered yet" in flat(reason) for reason in course.failures["blank"].values())
+    assert all(course.says["unanswered"] in flat(reason) for reason in course.failures["blank"].values())
 
 
 def test_right_answers_in_a_student_copy_pass_also_when_saved_after_running(course):
@@ -340,8 +392,12 @@ def test_right_answers_in_a_student_copy_pass_also_when_saved_after_running(cour
 def test_a_planted_wrong_answer_fails_exactly_that_question_and_says_why(course):
     assert failed(course, "planted") == {"synack-ack"}
     reason = flat(course.failures["planted"]["synack-ack"])
-    assert "the client's ISN itself" in reason and "Hint:" in reason
-    assert f"Right answer for this variant: {course.wrong + 1}" in reason  # shown to the grader only
+    assert course.says["isn_itself"] in reason and course.says["hint"] in reason
+    assert f"{course.says['reveal']} {course.wrong + 1}".replace("： ", "：") in reason  # shown to the grader only
+    if course.lang == "zh":  # a Chinese notebook is graded with Chinese feedback, titles and all
+        assert "Hint:" not in reason and "Expected" not in reason
+        titles = [case.get("name") for case in course.junit.iter("testcase")]
+        assert "Q02 synack-ack: SYN,ACK 的确认号" in titles
 
 
 def test_two_seeds_give_different_numbers_and_both_keys_pass(course):
@@ -357,9 +413,9 @@ def test_two_seeds_give_different_numbers_and_both_keys_pass(course):
 
 def test_the_grader_refuses_skipped_checks_and_reports_cell_errors_and_output_changes(course):
     assert failed(course, "tampered") == {"handshake-loss-open", "release-state", "fin-seq-wrap"}
-    assert "the check cell was changed" in course.failures["tampered"]["handshake-loss-open"]
-    assert "answer cell failed: NameError" in course.failures["tampered"]["release-state"]
-    assert "ask cell failed: its output differs" in course.failures["tampered"]["fin-seq-wrap"]
+    assert course.says["changed"] in course.failures["tampered"]["handshake-loss-open"]
+    assert course.says["name_error"] in course.failures["tampered"]["release-state"]
+    assert course.says["differs"] in course.failures["tampered"]["fin-seq-wrap"]
 
 
 def test_the_score_table_and_exit_status(course):
@@ -367,7 +423,7 @@ def test_the_score_table_and_exit_status(course):
     lines = course.table.splitlines()
     assert any("right.ipynb" in line and line.endswith(f"{len(BANK)}/{len(BANK)} right") for line in lines)
     assert any("planted.ipynb" in line and line.endswith(f"{len(BANK) - 1}/{len(BANK)} right") for line in lines)
-    assert re.search(r"Q2\s+synack-ack\s+WRONG\s+Q2 \(The acknowledgement number", course.table)
+    assert re.search(r"Q2\s+synack-ack\s+WRONG\s+" + course.says["q2_wrong"], course.table)
     assert "per question, over 8 notebooks:" in course.table
     assert re.search(r"Q2\s+synack-ack\s+6/8 right", course.table)  # wrong only in the blank and planted copies
 
@@ -396,9 +452,11 @@ def test_the_student_copy_keeps_everything_but_the_solutions(course):
                 assert student_cell.source == key_cell.source
         else:
             assert student_cell == key_cell
-        if kind == "ask":  # the question as this variant asks it
-            assert "".join(out["text"] for out in student_cell.outputs) == posed("s42", qid).text() + "\n"
+        if kind == "ask":  # the question as this variant asks it, in the notebook's language
+            assert "".join(out["text"] for out in student_cell.outputs) == posed("s42", qid, course.lang).text() + "\n"
     assert course.student.metadata["tcplesson"]["seed"] == "s42"
+    assert course.student.metadata["tcplesson"]["lang"] == course.lang
+    assert notebook_language(course.student) == course.lang
 
 
 def test_a_changed_variant_scores_nothing():
@@ -438,3 +496,165 @@ def test_grade_and_release_check_their_inputs(tmp_path):
     with pytest.raises(SystemExit):
         with contextlib.redirect_stderr(io.StringIO()):
             main(["release", str(tmp_path), "--seed", "bad seed!"])
+    with pytest.raises(ValueError, match="lang must be one of en, zh"):
+        release(tmp_path, 1, lang="fr")
+    with pytest.raises(ValueError, match="written in 'en', not 'zh'"):
+        release(tmp_path, 1, lang="zh", notebook=SOLUTION_NOTEBOOK)
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as err:
+        main(["release", str(tmp_path), "--lang", "fr"])
+    assert "invalid choice: 'fr'" in err.getvalue() and "'en', 'zh'" in err.getvalue()
+
+
+# ---------------------------------------------------------------- the sheet's language
+
+def test_the_existing_questions_keep_their_ids_and_numbers():
+    """Adding questions must not change existing variants: the first 17 come first, in their order
+    (each question's numbers depend only on the seed and its own id)."""
+    assert list(BANK)[:17] == FIRST_17
+    assert len(BANK) >= 20 and {"release-state-408", "release-ack-uvw", "close-time-2msl"} <= set(BANK)
+
+
+def _fields(template):
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_every_english_key_has_a_chinese_entry_with_the_same_fields():
+    assert set(words_en.MESSAGES) <= set(words_zh.MESSAGES)
+    for key, template in words_en.MESSAGES.items():
+        assert _fields(words_zh.MESSAGES[key]) <= _fields(template) | {"number"}, key
+    assert set(BANK) <= set(words_en.QUESTIONS) and set(words_en.QUESTIONS) <= set(words_zh.QUESTIONS)
+    for qid, english in words_en.QUESTIONS.items():
+        chinese = words_zh.QUESTIONS[qid]
+        assert set(english) <= set(chinese), f"{qid} lacks {sorted(set(english) - set(chinese))}"
+        for key, template in english.items():
+            assert _fields(chinese[key]) <= _fields(template) | {"textbook"}, (qid, key)
+
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def chinese_share(text):
+    """The share of CJK characters among the letters of ``text``, code and numbers left out."""
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"[\w.]+\([^)]*\)", " ", text)  # calls: tl.simulate(...), close()
+    text = re.sub(r"\b\w+=\S+", " ", text)  # seq=u, handshake="two-way"
+    text = re.sub(r"\b\d\d_[a-z0-9_]+\b|'[^']*'", " ", text)  # lesson notebooks, an answer quoted back
+    text = re.sub("|".join(sorted((s.value for s in tl.State), key=len, reverse=True)), " ", text)  # RFC names
+    cjk, latin = len(CJK.findall(text)), len(re.findall(r"[A-Za-z]", text))
+    return cjk / max(1, cjk + latin)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:8] + SEEDS[-2:])
+def test_the_chinese_sheet_is_written_in_chinese(seed, monkeypatch):
+    monkeypatch.setenv(REVEAL_VARIABLE, "1")
+    sheet = Sheet(seed, lang="zh")
+    for qid in BANK:
+        q = sheet.question(qid)
+        parts = [q.title, q.setting, q.asks, q.hint, q.explanation]
+        if isinstance(q._answer, Choice):
+            parts += [o.text for o in q._answer.options] + [o.rebuttal for o in q._answer.options if o.rebuttal]
+        else:
+            parts += list(q._answer.traps.values())
+        for part in filter(None, parts):
+            assert chinese_share(part) > 0.3, (qid, part)
+        assert chinese_share(" ".join(parts)) > 0.5, qid
+        assert "Answer with" not in q.text() and "lesson" not in q.text()
+        for answer in (..., "nonsense", 12.5):
+            with pytest.raises(WrongAnswer) as wrong:
+                sheet.check(qid, answer)
+            message = str(wrong.value)
+            assert chinese_share(message) > 0.4, (qid, message)
+            assert not re.search(r"\b(Hint|Expected|See lesson|not right|is not answered)\b", message)
+
+
+def test_the_language_follows_set_language_and_the_numbers_do_not(capsys):
+    try:
+        tl.set_language("zh")
+        assert Sheet(5).lang == "zh" and "正确" not in Sheet(5, lang="en").question("synack-ack").text()
+        chinese = Sheet(5).question("synack-ack")
+    finally:
+        tl.set_language("en")
+    english = Sheet(5).question("synack-ack")
+    assert Sheet(5).lang == "en"
+    assert chinese.given == english.given and chinese._answer.expected == english._answer.expected
+    assert CJK.search(chinese.text()) and not CJK.search(english.text())
+    Sheet(5, lang="zh").check("synack-ack", english.client_isn + 1)
+    assert capsys.readouterr().out.startswith("Q2 正确。")
+    with pytest.raises(ValueError, match="lang must be one of en, zh"):
+        Sheet(0, lang="fr")
+
+
+def test_chinese_sheets_accept_phrases_states_and_letters_in_both_languages(capsys):
+    sheet = Sheet(11, lang="zh")
+    q = sheet.question("why-2msl")
+    assert q.letter("最后一个 ACK 丢失") == q.letter("last ACK is lost") == q._answer.expected
+    with pytest.raises(ValueError, match="matches 4 options"):
+        q.letter("TIME-WAIT")
+    state = expected(11, "release-state")
+    textbook = tl.labels.text(f"textbook.{state.value}", "zh")
+    for spelling in (state.value, textbook, f" {textbook} "):
+        sheet.check("release-state", spelling)
+        Sheet(11).check("release-state", spelling)  # the textbook names are accepted on any sheet
+    assert capsys.readouterr().out.count("正确。") == 3
+    with pytest.raises(WrongAnswer, match="不是状态名"):
+        sheet.check("release-state", "等待")
+
+
+# ---------------------------------------------------------------- the 408-style questions: facts worked out here
+
+# RFC 9293 section 3.6 (figure 5): where each side is at each step of a release A starts
+RELEASE_STEPS = {"a_fin_sent": "FIN-WAIT-1", "a_ack_in": "FIN-WAIT-2", "a_fin_in": "TIME-WAIT",
+                 "b_fin_in": "CLOSE-WAIT", "b_fin_sent": "LAST-ACK", "b_ack_in": "CLOSED"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_408_release_states_follow_rfc_9293_section_3_6(lang):
+    hosts, firsts = set(), set()
+    for seed in SEEDS:
+        q = posed(seed, "release-state-408", lang)
+        choice = q._answer
+        assert choice.options[choice.correct].english == RELEASE_STEPS[q.moment]
+        assert q.host == ("A" if q.moment.startswith("a_") else "B")
+        assert {q.a, q.b} == {"client", "server"}
+        assert len({o.english for o in choice.options}) == 4
+        hosts.add(q.host)
+        firsts.add(q.a)
+    assert hosts == {"A", "B"} and firsts == {"client", "server"}  # A is whoever closes first
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_408_last_ack_is_seq_u_plus_1_ack_w_plus_1(seed):
+    q = posed(seed, "release-ack-uvw")
+    assert q.w == (q.v + q.n) % M  # the server's ACK at v, its n bytes of half-close data, then its FIN at w
+    want = (q.w + 1) % M if q.field == "ack" else (q.u + 1) % M  # RFC 9293 3.4: FIN occupies one number
+    assert expected(seed, "release-ack-uvw") == want
+    assert expected(seed, "release-ack-uvw") == posed(seed, "release-ack-uvw", "zh")._answer.expected
+
+
+def test_408_last_ack_variants_cover_both_fields_and_a_half_close():
+    qs = [posed(seed, "release-ack-uvw") for seed in SEEDS]
+    assert {q.field for q in qs} == {"ack", "seq"}
+    assert any(q.n == 0 for q in qs) and any(q.n > 0 for q in qs)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_408_time_until_both_closed_is_handshake_close_and_2msl(seed):
+    q = posed(seed, "close-time-2msl")
+    d = q.rtt / 2 if q.link == "rtt" else q.delay
+    # SYN, SYN,ACK (the client is open), the client's pause, its FIN, the server's pause, the server's
+    # FIN back; then the client waits 2MSL in TIME-WAIT, and the server was CLOSED long before
+    want = 2 * d + q.open_wait + d + q.fin_wait + d + 2 * q.msl
+    assert expected(seed, "close-time-2msl") == pytest.approx(want, abs=1e-9)
+
+
+def test_408_time_traps_name_the_usual_mistakes(monkeypatch):
+    monkeypatch.delenv(REVEAL_VARIABLE, raising=False)
+    q = posed(0, "close-time-2msl")
+    d = q.rtt / 2 if q.link == "rtt" else q.delay
+    legs = 4 * d + q.open_wait + q.fin_wait
+    for lang, notes in (("en", ("2 x MSL in TIME-WAIT", "not one MSL", "not from the moment the connection opened")),
+                        ("zh", ("2 x MSL", "不是一个 MSL", "而不是从连接建立时算起"))):
+        for answer, note in zip((legs + d, legs + q.msl, legs - 2 * d + 2 * q.msl), notes):
+            with pytest.raises(WrongAnswer) as wrong:
+                Sheet(0, lang=lang).check("close-time-2msl", round(answer, 3))
+            assert note in flat(str(wrong.value))

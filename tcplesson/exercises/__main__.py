@@ -1,6 +1,6 @@
 """Command line for instructors: release student copies, grade collected notebooks.
 
-    python -m tcplesson.exercises release OUTDIR [--seed STUDENT_ID] [--solutions] [--notebook PATH]
+    python -m tcplesson.exercises release OUTDIR [--seed STUDENT_ID] [--lang en|zh] [--solutions] [--notebook PATH]
     python -m tcplesson.exercises grade NOTEBOOK... [--junit FILE] [--cell-timeout SECONDS] [--jobs N]
 
 grade exits with 0 when every question of every notebook is right, 1 when some are not, 2 on a
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from .words import languages
 
 
 def _seed(text: str):
@@ -24,8 +26,11 @@ def main(argv=None) -> int:
     rel = commands.add_parser("release", help="write a student's copy (solutions taken out) for one variant")
     rel.add_argument("outdir", help="directory to write into (created if needed)")
     rel.add_argument("--seed", type=_seed, default=0, help="the variant: a student id or number (default 0)")
+    rel.add_argument("--lang", default="en", choices=languages(),
+                     help="the language of the sheet: its texts, hints and feedback (default en)")
     rel.add_argument("--solutions", action="store_true", help="also write the instructor's key for this variant")
-    rel.add_argument("--notebook", help="the solution notebook (default: the course's notebooks/09_exercises.ipynb)")
+    rel.add_argument("--notebook", help="the solution notebook (default: the course's notebooks/09_exercises.ipynb, "
+                                        "or notebooks/zh/09_exercises.ipynb with --lang zh)")
     gra = commands.add_parser("grade", help="run pytest --nbval on notebooks and score each question")
     gra.add_argument("notebooks", nargs="+", help="students' notebooks")
     gra.add_argument("--junit", help="also write the scores as JUnit XML (one test case per question)")
@@ -36,7 +41,8 @@ def main(argv=None) -> int:
         if args.command == "release":
             from .release import release
 
-            for path in release(args.outdir, args.seed, notebook=args.notebook, solutions=args.solutions):
+            for path in release(args.outdir, args.seed, notebook=args.notebook, solutions=args.solutions,
+                                lang=args.lang):
                 print(path)
             return 0
         from .grade import grade, table

@@ -9,6 +9,8 @@ nothing: its answers belong to another variant.
 
 The grader's pytest runs with REVEAL_VARIABLE set, so each failure in the report also names the
 right answer for that student's variant (the student, running the notebook, sees only the hint).
+A Chinese notebook (released with ``--lang zh``) runs its checks in Chinese, so its feedback is
+Chinese; the report's titles and reasons follow the notebook's language too.
 """
 from __future__ import annotations
 
@@ -25,8 +27,9 @@ from pathlib import Path
 
 from .._check import check_int_range
 from .bank import BANK
-from .release import VARIANT_CALL, check_cell_source, role
+from .release import VARIANT_CALL, check_cell_source, notebook_language, role
 from .sheet import REVEAL_VARIABLE
+from .words import DEFAULT_LANG, message, title
 
 ROLES = ("ask", "answer", "check")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|#x1B\[[0-9;]*m")
@@ -84,7 +87,7 @@ def _grade_one(path: Path, cell_timeout: float) -> Report:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as error:  # a broken file is a student's problem, reported, not a crash
-        return _unreadable(path, f"the notebook cannot be read: {error}")
+        return _unreadable(path, message("grade.unreadable", DEFAULT_LANG, error=error))
     code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
     cells, problem = _run_nbval(path, cell_timeout, cell_timeout * (code_cells + 2))
     return _score(path, nb, cells, problem)
@@ -116,25 +119,25 @@ def _run_nbval(path: Path, cell_timeout: float, timeout: float) -> tuple[dict[in
             found = re.fullmatch(r"Cell (\d+)", case.get("name", ""))
             if not found:
                 continue
-            outcome, message = "passed", ""
+            outcome, detail = "passed", ""
             for child in case:
                 if child.tag in ("failure", "error"):
-                    outcome, message = "failed", _reason(child.get("message", ""), child.text or "")
+                    outcome, detail = "failed", (child.get("message", ""), child.text or "")
                 elif child.tag == "skipped":
-                    outcome, message = "skipped", "skipped"
-            cells[int(found[1])] = (outcome, message)
+                    outcome, detail = "skipped", "skipped"
+            cells[int(found[1])] = (outcome, detail)
         return cells, ""
 
 
-def _reason(message: str, text: str) -> str:
+def _reason(summary: str, text: str, lang: str = DEFAULT_LANG) -> str:
     """The useful part of an nbval failure: the exception and its message, or the output difference."""
     lines = _ANSI.sub("", text).replace("\r", "").splitlines()
     starts = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
     if starts:
         return "\n".join(line for line in lines[starts[-1]:] if line.strip())
     if "outputs differ" in text:
-        return "its output differs from the stored output (was the notebook saved after a different run?)"
-    return _ANSI.sub("", message).strip() or "failed"
+        return message("grade.outputs_differ", lang)
+    return _ANSI.sub("", summary).strip() or "failed"
 
 
 def _shorten(text: str, width: int = 90) -> str:
@@ -150,10 +153,18 @@ def _unreadable(path: Path, problem: str) -> Report:
                                enumerate(BANK.items())], [problem])
 
 
+def _readable(cells: dict, lang: str) -> dict[int, tuple[str, str]]:
+    """nbval's failures turned into reasons in the notebook's language."""
+    return {i: (result, _reason(*detail, lang) if isinstance(detail, tuple) else detail)
+            for i, (result, detail) in cells.items()}
+
+
 def _score(path: Path, nb, cells: dict[int, tuple[str, str]], problem: str) -> Report:
+    lang = notebook_language(nb)
+    cells = _readable(cells, lang)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     outcome = {id(cell): cells.get(i, ("not run", "not run")) for i, cell in enumerate(code)}
-    seed, variant_problem = _variant(nb)
+    seed, variant_problem = _variant(nb, lang)
     report = Report(path, seed)
     if problem:
         report.problems.append(problem)
@@ -168,42 +179,46 @@ def _score(path: Path, nb, cells: dict[int, tuple[str, str]], problem: str) -> R
             report.problems.append(f"cell {code.index(cell)} (not part of a question) {outcome[id(cell)][0]}: "
                                    f"{outcome[id(cell)][1]}")
     for number, (qid, spec) in enumerate(BANK.items(), start=1):
-        reason = problem or variant_problem or _question_reason(qid, parts.get(qid, {}), outcome)
-        report.scores.append(Score(number, qid, spec.title, not reason, reason))
+        reason = problem or variant_problem or _question_reason(qid, parts.get(qid, {}), outcome, lang)
+        report.scores.append(Score(number, qid, title(qid, lang), not reason, reason))
     return report
 
 
-def _variant(nb) -> tuple[object, str]:
+def _variant(nb, lang: str | None = None) -> tuple[object, str]:
     """(the seed the notebook runs, a problem if it differs from the seed it was released with)."""
+    lang = notebook_language(nb) if lang is None else lang
     cells = [cell for cell in nb.cells if role(cell)[1] == "variant"]
     code = [line.strip() for line in cells[0].source.splitlines()
             if line.strip() and not line.strip().startswith("#")] if len(cells) == 1 else []
     found = VARIANT_CALL.fullmatch(code[0].removeprefix("ex = ")) if len(code) == 1 else None
     if not found or not code[0].startswith("ex = "):
-        return None, "the variant cell must be just: ex = Sheet(seed=...), as released"
+        return None, message("grade.variant_form", lang)
     try:
         seed = ast.literal_eval(found[1])
     except (ValueError, SyntaxError):
-        return None, f"the variant cell was changed: {found[0]}"
+        return None, message("grade.variant_changed", lang, call=found[0])
     released = nb.metadata.get("tcplesson", {}).get("seed", seed)
     if seed != released:
-        return seed, f"the variant was changed from seed {released!r} to {seed!r}: these answers belong to another variant"
+        return seed, message("grade.variant_other", lang, released=repr(released), seed=repr(seed))
     return seed, ""
 
 
-def _question_reason(qid: str, parts: dict, outcome: dict) -> str:
+def _question_reason(qid: str, parts: dict, outcome: dict, lang: str = DEFAULT_LANG) -> str:
     missing = [kind for kind in ROLES if kind not in parts]
     if missing:
-        return f"the {' and '.join(missing)} cell(s) of this question are missing"
+        parts_ = message("grade.and", lang).join(message(f"grade.role.{kind}", lang) for kind in missing)
+        return message("grade.missing", lang, parts=parts_)
     check = parts["check"]
     tags = check.get("metadata", {}).get("tags", [])
     if check.source.strip() != check_cell_source(qid) or any(tag in tags for tag in _PASSING_TAGS):
-        return f"the check cell was changed; it must read: {check_cell_source(qid)}"
+        return message("grade.changed_check", lang, source=check_cell_source(qid))
     for kind in ROLES:
-        result, message = outcome[id(parts[kind])]
+        result, detail = outcome[id(parts[kind])]
         if result != "passed":
-            wrong = kind == "check" and message.startswith("WrongAnswer: ")
-            return message[len("WrongAnswer: "):] if wrong else f"{kind} cell {result}: {message}"
+            if kind == "check" and detail.startswith("WrongAnswer: "):
+                return detail[len("WrongAnswer: "):]
+            return message("grade.cell_failed", lang, kind=message(f"grade.role.{kind}", lang),
+                           result=message(f"grade.result.{result}", lang), message=detail)
     return ""
 
 

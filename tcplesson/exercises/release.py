@@ -1,6 +1,8 @@
 """Release: turn the solution notebook into one student's copy.
 
-The solution notebook (notebooks/09_exercises.ipynb) is the single source. For a seed, release
+The solution notebook (notebooks/09_exercises.ipynb, or its Chinese twin notebooks/zh/09_exercises.ipynb
+for ``lang="zh"``: the same code, whose first cell also calls ``tl.set_language("zh")``) is the single
+source. For a seed, release
 rewrites its variant cell (``ex = Sheet(seed=...)``), executes it in this environment so that every
 stored output (the questions with that student's numbers) is right for that variant, and writes
 
@@ -20,11 +22,14 @@ from pathlib import Path
 
 from .bank import BANK
 from .sheet import check_seed
+from .words import DEFAULT_LANG, languages
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 PLACEHOLDER = "answer = ...  # replace ... with your answer"
 IGNORE_OUTPUT = "nbval-ignore-output"
 SOLUTION_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "09_exercises.ipynb"
+SOLUTION_NOTEBOOKS = {DEFAULT_LANG: SOLUTION_NOTEBOOK, "zh": SOLUTION_NOTEBOOK.parent / "zh" / SOLUTION_NOTEBOOK.name}
+_SET_LANGUAGE = re.compile(r"""^\s*(?:tl|tcplesson)\.set_language\(\s*["']([A-Za-z_-]+)["']\s*\)""", re.MULTILINE)
 VARIANT_CALL = re.compile(r"Sheet\(seed=([^)]*)\)")  # the call the variant cell makes
 
 
@@ -32,6 +37,15 @@ def role(cell) -> tuple[str | None, str | None]:
     """(question id, role) of a cell: role is "ask", "answer", "check" or "variant"; (None, None) otherwise."""
     meta = cell.get("metadata", {}).get("tcplesson", {})
     return meta.get("question"), meta.get("role")
+
+
+def notebook_language(nb) -> str:
+    """The language a notebook's sheet speaks: the ``tl.set_language(...)`` its code calls (the last
+    one), else its metadata ``tcplesson.lang``, else English; a language without exercise words
+    counts as English."""
+    found = [m[1] for cell in nb.cells if cell.cell_type == "code" for m in _SET_LANGUAGE.finditer(cell.source)]
+    lang = found[-1] if found else nb.metadata.get("tcplesson", {}).get("lang", DEFAULT_LANG)
+    return lang if lang in languages() else DEFAULT_LANG
 
 
 def check_cell_source(question_id: str) -> str:
@@ -133,14 +147,18 @@ def execute(nb, workdir: Path, timeout: float = 300) -> None:
                    resources={"metadata": {"path": str(workdir)}}).execute()
 
 
-def release(outdir, seed=0, *, notebook=None, solutions: bool = False) -> list[Path]:
-    """Write the student version of ``notebook`` (default: the course's 09_exercises) for ``seed``
-    into ``outdir``, and with ``solutions=True`` also the instructor's key as ``NAME.solutions.ipynb``.
-    Returns the paths written."""
+def release(outdir, seed=0, *, notebook=None, solutions: bool = False, lang: str = DEFAULT_LANG) -> list[Path]:
+    """Write the student version of ``notebook`` (default: the course's 09_exercises in ``lang``) for
+    ``seed`` into ``outdir``, and with ``solutions=True`` also the instructor's key as
+    ``NAME.solutions.ipynb``. Returns the paths written."""
     import nbformat
 
     seed = check_seed(seed)
-    source = Path(notebook) if notebook is not None else SOLUTION_NOTEBOOK
+    if not isinstance(lang, str) or lang not in languages():
+        raise ValueError(f"lang must be one of {', '.join(languages())}, got {lang!r}")
+    source = Path(notebook) if notebook is not None else SOLUTION_NOTEBOOKS.get(lang)
+    if source is None:
+        raise ValueError(f"the course has no {lang!r} exercise notebook; pass notebook=")
     if not source.is_file():
         raise ValueError(f"notebook {str(source)!r} does not exist")
     out = Path(outdir)
@@ -150,7 +168,12 @@ def release(outdir, seed=0, *, notebook=None, solutions: bool = False) -> list[P
     for cell in nb.cells:  # execution timestamps, if the source was saved with them, say nothing to a student
         cell.metadata.pop("execution", None)
     _check_questions(nb, source)
+    written_in = notebook_language(nb)
+    if written_in != lang:
+        raise ValueError(f"notebook {str(source)!r} is written in {written_in!r}, not {lang!r} (its first code "
+                         f"cell must call tl.set_language({lang!r}))")
     set_variant(nb, seed)
+    nb.metadata["tcplesson"]["lang"] = lang
     execute(nb, source.parent)
     student = student_version(nb)
     leaked = leaks(student, nb)

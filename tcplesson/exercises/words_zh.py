@@ -1,0 +1,362 @@
+"""练习题的全部中文文字：检查答案时的提示，以及每道题的标题、题设、问题、提示和解析。
+
+Key for key with words_en.py (``MESSAGES`` and ``QUESTIONS``; ``str.format`` fields are the same).
+State names stay the RFC's (SYN-SENT, TIME-WAIT …); where a sentence introduces one, the textbook
+name (谢希仁《计算机网络》, tcplesson/labels_zh.py) may stand beside it.
+"""
+
+MESSAGES = {
+    # --- 题目与反馈 ---
+    "heading": "{label}. {title}（第 {number} 课 {lesson}）",
+    "answer_with": "请回答{wanted}。",
+    "correct": "{label} 正确。{explanation}",
+    "head": "{label}（{title}）",
+    "unanswered": "{head}还没有作答：把答案单元格里的 ... 换成{wanted}。",
+    "wrong": "{head}：{note}",
+    "expected": "要求：回答“{asks}”，答案是{wanted}。",
+    "hint": "提示：{hint}",
+    "see": "参见第 {number} 课 {lesson}。",
+    "reveal": "本变体的正确答案：{shown}。",
+    # --- 数字 ---
+    "number.wanted": "一个整数，例如 1234",
+    "number.wanted_s": "一个以秒为单位的时间，例如 2.35",
+    "number.shown_s": "{value:.3f} 秒",
+    "number.type": "答案必须是数字（{wanted}），而不是 {type} {answer}。",
+    "number.finite": "答案必须是有限的数字，而不是 {answer}。",
+    "number.whole": "序号、确认号和个数都是整数，而不是 {answer}。",
+    "number.trap": "{answer} 不对：{note}",
+    "number.wrong": "{answer} 不对。",
+    # --- 状态 ---
+    "state.wanted": "一个状态名，例如 \"FIN-WAIT-1\"",
+    "state.unknown": "{answer} 不是状态名；请写其中之一：{names}。",
+    "state.means": "{state} 的意思是“{meaning}”。",
+    "state.wrong": "{state} 不对：{note}",
+    # --- 选择题 ---
+    "choice.wanted": "一个字母，例如 \"b\"",
+    "choice.letters": "请用字母 {letters} 之一作答，而不是 {answer}。",
+    "choice.wrong": "（{letter}）不对：{note}",
+    "list_sep": ", ",
+    # --- 各题共用的词 ---
+    "side.client": "客户端",
+    "side.server": "服务器",
+    "handshake.1": "SYN",
+    "handshake.2": "SYN,ACK",
+    "handshake.3": "ACK",
+    "release.4": "客户端的 FIN",
+    "release.5": "服务器对这个 FIN 的 ACK",
+    "release.6": "服务器的 FIN",
+    "release.7": "客户端的最后一个 ACK",
+    # --- 评分报告 ---
+    "grade.unreadable": "无法读取这个笔记本：{error}",
+    "grade.missing": "这道题缺少{parts}单元格",
+    "grade.and": "、",
+    "grade.changed_check": "检查单元格被改动了；它必须是：{source}",
+    "grade.cell_failed": "{kind}单元格{result}：{message}",
+    "grade.role.ask": "题目",
+    "grade.role.answer": "答案",
+    "grade.role.check": "检查",
+    "grade.result.failed": "出错",
+    "grade.result.skipped": "被跳过",
+    "grade.result.not run": "没有运行",
+    "grade.variant_form": "变体单元格只能是发下来时的 ex = Sheet(seed=...)",
+    "grade.variant_changed": "变体单元格被改动了：{call}",
+    "grade.variant_other": "变体从 seed {released} 改成了 {seed}：这些答案属于另一个变体",
+    "grade.outputs_differ": "它的输出与保存的输出不同（笔记本是不是在另一次运行之后保存的？）",
+}
+
+QUESTIONS = {
+    # ------------------------------------------------------------ 第 01 课
+    "fin-seq-wrap": {
+        "title": "跨过 2**32 回绕时 FIN 的序号",
+        "setting": "客户端的初始序列号 ISN 是 {isn}。握手之后，它发送 {n} 字节数据，然后关闭自己这一方向。",
+        "asks": "客户端的 FIN 报文段带的序号是多少？",
+        "trap.no_wrap": "序号只有 32 位：4294967295 之后是 0，所以要按模 2**32 计算。",
+        "trap.no_syn": "SYN 本身也占一个序号，排在第一个数据字节之前。",
+        "trap.one_more": "FIN 带的是它自己占用的那个序号；再加一是对这个 FIN 的确认号。",
+        "hint": "SYN 占用 ISN，每个数据字节依次占用下一个序号，FIN 占用最后一个字节之后的那个序号；"
+                "全部按模 2**32 计算（RFC 9293 第 3.4 节）。",
+        "explanation": "SYN 占用 ISN，数据占用接下来的 n 个序号，FIN 带的是再下一个序号，按模 2**32 计算。",
+    },
+    # ------------------------------------------------------------ 第 02 课
+    "synack-ack": {
+        "title": "SYN,ACK 的确认号",
+        "setting": "客户端的 ISN 是 {client_isn}，服务器的 ISN 是 {server_isn}。",
+        "asks": "服务器发出的 SYN,ACK 带的确认号是多少？",
+        "trap.client_isn": "这是客户端的 ISN 本身；SYN 占用一个序号，所以服务器下一个期望收到的是 ISN + 1。",
+        "trap.third": "这是客户端的 ACK（第三个报文段）所确认的号；SYN,ACK 确认的是客户端的 SYN。",
+        "trap.server_isn": "这是服务器自己的 ISN，是 SYN,ACK 的序号 seq，不是它的确认号 ack。",
+        "hint": "确认号是发送方期望从对方收到的下一个序号（RFC 9293 第 3.4 节）。",
+        "explanation": "SYN 占用一个序号，所以服务器确认的是客户端的 ISN + 1。",
+    },
+    "handshake-loss-open": {
+        "title": "握手报文段丢失后，连接何时建立",
+        "setting": "单向时延是 {delay} 秒，初始重传超时 RTO 是 {rto} 秒。握手的第 {lost} 个报文段 {name} 丢失了；"
+                   "下表列出到这次丢失为止的过程。",
+        "asks": "{who}在什么时刻进入 ESTABLISHED？",
+        "trap.no_loss": "这是没有丢失时建立连接的时刻；丢失的报文段只有在重传计时器超时后才会重发。",
+        "trap.own_ack": "客户端不用等自己的 ACK 到达：SYN,ACK 一到，它就认为连接已建立。",
+        "trap.travel": "计时器超时之后，重发的报文段和对它的回答还要在链路上传送。",
+        "hint": "想一想：谁在等一个永远不会来的回答？那一方的计时器（发出后一个 RTO）会重发它的报文段，"
+                "之后握手照常进行。客户端在收到 SYN,ACK 时建立连接，服务器在收到 ACK 时建立连接。",
+        "explanation": "丢失的报文段由等待回答的一方在发出后一个 RTO 重发；客户端收到 SYN,ACK 即进入"
+                       " ESTABLISHED，服务器收到 ACK 才进入。",
+    },
+    # ------------------------------------------------------------ 第 03 课
+    "old-duplicate-rst": {
+        "title": "客户端如何回应旧的重复 SYN",
+        "setting": "正在监听的服务器收到一个早先连接请求留下的旧的重复 SYN（seq={stale}），并用 SYN,ACK 回应"
+                   "（它的 ISN 是 {server_isn}）。客户端并没有这个连接（它处于 CLOSED），于是用 RST 回答。",
+        "asks": "这个 RST 带的序号是多少？",
+        "trap.stale": "RST 不是照抄旧 SYN 的序号：它取所回应报文段的确认号，服务器才会接受它。",
+        "trap.server_isn": "这是确认服务器的 SYN 时 ack 字段里的值；RST 的 seq 来自 SYN,ACK 的 ack 字段。",
+        "trap.zero": "seq=0 只用来回应不带 ACK 的报文段；SYN,ACK 是带 ACK 的。",
+        "hint": "RFC 9293 第 3.10.7.1 节：处于 CLOSED 的端点收到 ACK 位为 1 的报文段时，回应 "
+                "<SEQ=SEG.ACK><CTL=RST>。SYN,ACK 确认的是哪个号？",
+        "explanation": "RST 的序号就是 SYN,ACK 的确认号（旧 SYN 的序号 + 1），所以服务器接受它，回到 LISTEN。",
+    },
+    "why-three-way": {
+        "title": "为什么建立连接要三个报文段",
+        "asks": "TCP 为什么用三个报文段而不是两个来建立连接（RFC 9293 第 3.5 节）？",
+        "option.old_duplicate": "否则一个旧的重复 SYN 就会打开一个没人请求的连接：有了第三个报文段，客户端用 RST "
+                                "回答意料之外的 SYN,ACK，服务器回到 LISTEN。",
+        "option.two_cannot": "两个报文段根本建立不了连接：客户端永远到不了 ESTABLISHED。",
+        "rebut.two_cannot": "建立得了：用 handshake=\"two-way\" 时，两个报文段之后双方都进入 ESTABLISHED。"
+                            "问题在于两次握手会打开哪些连接。",
+        "option.third_isn": "客户端只有从第三个报文段才能得知服务器的初始序列号。",
+        "rebut.third_isn": "服务器的 ISN 在第二个报文段 SYN,ACK 里就送到了；第三个报文段只是确认它。",
+        "option.lost_syn": "没有第三个报文段，丢失的 SYN 就永远不会重发。",
+        "rebut.lost_syn": "无论哪种握手，客户端的重传计时器都会重发丢失的 SYN。",
+        "hint": "分别用 handshake=\"two-way\" 和正常的握手运行 tl.simulate(\"old-duplicate-syn\")，"
+                "比较服务器最后处于什么状态。",
+        "explanation": "RFC 9293 第 3.5 节：第三个报文段让客户端能拒绝一个它从没发过的 SYN（旧的重复报文段）"
+                       "所对应的 SYN,ACK，服务器就不会为不存在的对方保持连接。",
+    },
+    # ------------------------------------------------------------ 第 04 课
+    "release-state": {
+        "title": "四次挥手过程中的状态",
+        "setting": "客户端先关闭；服务器在客户端的 FIN 到达 1 秒后关闭。下表列出到释放过程的第 {k} 个报文段"
+                   "（#{index}）为止的过程。",
+        "asks": "报文段 #{index} 刚到达之后，{who}处于什么状态？",
+        "hint": "跟着双方走一遍释放过程：先关闭的一方依次是 FIN-WAIT-1、FIN-WAIT-2、TIME-WAIT；另一方依次是 "
+                "CLOSE-WAIT、LAST-ACK、CLOSED。每一步都发生在某个报文段发出或到达的时刻。",
+        "explanation": "先关闭的一方：发出 FIN -> FIN-WAIT-1，收到对它的 ACK -> FIN-WAIT-2，收到对方的 FIN -> "
+                       "TIME-WAIT。另一方：收到 FIN -> CLOSE-WAIT，发出自己的 FIN -> LAST-ACK，收到最后的 ACK -> "
+                       "CLOSED。",
+    },
+    "release-loss-next": {
+        "title": "释放过程中丢失一个报文段之后会怎样",
+        "setting": "客户端先关闭；服务器在客户端的 FIN 到达 1 秒后关闭。单向时延 {delay} 秒，初始 RTO {rto} 秒。"
+                   "报文段 #{lost}（{name}）丢失了；下表列出到这次丢失为止的过程。",
+        "asks": "接下来会发生什么？",
+        "option.client_fin": "客户端的重传计时器超时后，它重发自己的 FIN。",
+        "rebut.client_fin": "只有当客户端的 FIN 还没被确认、而它的计时器在任何确认到达之前超时，客户端才重发 FIN。",
+        "option.server_fin": "服务器的重传计时器超时后，它重发自己的 FIN。",
+        "rebut.server_fin": "只有当服务器的 FIN 或者对它的 ACK 丢失时，服务器才重发 FIN。",
+        "option.ack_again": "ACK 丢失的那一方在计时器超时后重发这个 ACK。",
+        "rebut.ack_again": "没有哪个计时器会重发 ACK：等这个 ACK 的一方会重发本该被它确认的那个报文段。",
+        "option.nothing": "什么也不重发：后面的报文段弥补了丢失的那个。",
+        "rebut.nothing": "丢失的 FIN，或者对 FIN 唯一的那个 ACK，只有在重传计时器超时之前另有报文段确认了同一个 "
+                         "FIN 时才算被弥补。",
+        "hint": "想一想哪个报文段还没被确认、是谁发的：那一方的计时器在发出后一个 RTO 超时，除非确认先到"
+                "（带 ACK 的 FIN 也算）。",
+        "explanation": "只有占用序号的报文段（SYN、数据、FIN）才会在一个 RTO 内没有收到确认时由发送方重发。",
+    },
+    "release-loss-time": {
+        "title": "释放过程中丢失报文段后，重传在何时发出",
+        "setting": "客户端先关闭；服务器在客户端的 FIN 到达 1 秒后关闭。单向时延 {delay} 秒，初始 RTO {rto} 秒。"
+                   "报文段 #{lost}（{name}）丢失了；下表列出到这次丢失为止的过程。",
+        "asks": "第一次重传在什么时刻发出？",
+        "trap.doubled": "第一次重传在报文段发出后一个 RTO 发生；RTO 要到下一次才加倍。",
+        "trap.arrives": "这是重传报文段到达的时刻；题目问的是它发出的时刻。",
+        "trap.ack_timer": "没有计时器会重发 ACK；超时的是那个本该被这个 ACK 确认的 FIN 的计时器。",
+        "hint": "计时器跟着等待确认的那个报文段走，从它发出的那一刻开始计时。",
+        "explanation": "未被确认的 FIN 由它的发送方在第一次发出后一个 RTO 重发。",
+    },
+    "half-close-ack": {
+        "title": "半关闭之后的最后一个 ACK",
+        "setting": "客户端先关闭。服务器进入 CLOSE-WAIT 后仍向客户端发送 {n} 字节数据（半关闭：另一个方向仍可"
+                   "传数据），然后才关闭。服务器的 ISN 是 {server_isn}。",
+        "asks": "客户端最后一个 ACK 带的确认号是多少？",
+        "trap.no_fin": "这只确认了数据，没有确认 FIN：FIN 也占一个序号。",
+        "trap.no_syn_fin": "服务器的 SYN 占一个序号，它的 FIN 还要再占一个。",
+        "trap.no_data": "客户端的 FIN 之后服务器发的那 {n} 字节也要算上：半关闭的连接在另一个方向上照样传数据。",
+        "hint": "数一数服务器用掉的序号：它的 SYN、它发的每一个字节（包括客户端 FIN 之后发的）和它的 FIN；"
+                "最后一个 ACK 把它们全部确认。",
+        "explanation": "半关闭之后另一方还可以发送；它的 SYN、数据和 FIN 都占用序号，最后一个 ACK 把它们全部确认。",
+    },
+    # ------------------------------------------------------------ 第 05 课
+    "time-wait-end": {
+        "title": "TIME-WAIT 何时结束",
+        "setting": "这次运行中最大报文段寿命 MSL 是 {msl:g} 秒（RFC 规定 120 秒；Linux 固定等待 60 秒）。"
+                   "下表列出全部报文段。",
+        "asks": "客户端在什么时刻离开 TIME-WAIT（时间等待）？",
+        "trap.once": "TIME-WAIT 持续两倍的 MSL。",
+        "trap.arrival": "TIME-WAIT 从服务器的 FIN 到达、客户端发出 ACK 时开始，而不是从这个 ACK 到达时开始。",
+        "trap.own_fin": "TIME-WAIT 从释放过程结束、对方的 FIN 到达时开始，而不是从客户端发出自己的 FIN 时开始。",
+        "trap.rfc_msl": "这次运行的 MSL 是 {msl:g} 秒，不是 RFC 的 120 秒。",
+        "hint": "客户端收到服务器的 FIN（并发出最后一个 ACK）时进入 TIME-WAIT，持续 2 x MSL"
+                "（RFC 9293 第 3.10.7.4 节）。",
+        "explanation": "先关闭的一方在收到对方的 FIN 时进入 TIME-WAIT，停留 2 x MSL。",
+    },
+    "time-wait-restart": {
+        "title": "最后一个 ACK 丢失时的 TIME-WAIT",
+        "setting": "MSL = {msl:g} 秒，初始 RTO = {rto} 秒，单向时延 = {delay} 秒。客户端的最后一个 ACK（#7）丢失了；"
+                   "下表列出到这次丢失为止的过程。",
+        "asks": "客户端在什么时刻离开 TIME-WAIT？",
+        "trap.no_restart": "服务器会重发它的 FIN；客户端再次确认它，并重新开始完整的 2MSL 计时"
+                           "（RFC 9293 第 3.10.7.4 节，TIME-WAIT 状态）。",
+        "trap.no_travel": "重发的 FIN 在第一次发出后一个 RTO 发出，还要经过单向时延才到达客户端。",
+        "trap.once": "TIME-WAIT 持续两倍的 MSL。",
+        "hint": "谁会发现丢失？什么时候又有报文段到达客户端？处于 TIME-WAIT 的一方收到 FIN 时会做什么？",
+        "explanation": "服务器在一个 RTO 后重发 FIN；仍在 TIME-WAIT 的客户端再次确认它，并从这一刻起重新开始 2MSL "
+                       "计时。",
+    },
+    "why-2msl": {
+        "title": "为什么要有 TIME-WAIT",
+        "asks": "先关闭的一方为什么要在 TIME-WAIT 等待 2 x MSL？",
+        "option.last_ack": "如果最后一个 ACK 丢失，对方会重发 FIN，处于 TIME-WAIT 的一方还在，可以再次确认它；"
+                           "同时，这个连接的旧的重复报文段也在这段时间里消失。",
+        "option.waits_fin": "先关闭的一方在 TIME-WAIT 里等待对方的 FIN。",
+        "rebut.waits_fin": "进入 TIME-WAIT 时对方的 FIN 已经到了：等待对方 FIN 的状态是 FIN-WAIT-2。",
+        "option.sends_data": "TIME-WAIT 让先关闭的一方把自己的数据发完。",
+        "rebut.sends_data": "调用 close() 之后这一方不再发送数据；在 TIME-WAIT 里它只回答重发的 FIN。",
+        "option.always_server": "无论哪一方先关闭，TIME-WAIT 总是在服务器一方。",
+        "rebut.always_server": "TIME-WAIT 在先关闭的一方：在 \"lifecycle\" 里那是客户端。",
+        "hint": "运行 tl.simulate(\"lifecycle\", drop=[7])，再加上 time_wait=0 运行一次，比较服务器看到了什么。",
+        "explanation": "TIME-WAIT 让先关闭的一方能再次确认重发的 FIN（最后一个 ACK 可能丢失），而 2 x MSL "
+                       "让这个连接的旧报文段在同一对端口被再次使用之前消失。",
+    },
+    "no-time-wait": {
+        "title": "最后一个 ACK 丢失：有 TIME-WAIT 与没有 TIME-WAIT",
+        "setting": "客户端的最后一个 ACK（#7）丢失了。这次运行中 TIME-WAIT 的时长为 {length}。",
+        "length.none": "0 秒（根本没有 TIME-WAIT）",
+        "length.2msl": "2 x MSL = {two_msl:g} 秒",
+        "asks": "服务器的应用程序最后看到什么？",
+        "option.clean": "正常关闭：连接没有出错地结束。",
+        "rebut.clean": "重发的 FIN 必须送到一个还记得这个连接的一方；处于 CLOSED 的端点会用 RST 回答它。",
+        "option.reset": "连接被重置：一个 RST 回答了它重发的 FIN。",
+        "rebut.reset": "重发的 FIN 到达时客户端还在 TIME-WAIT，所以它用 ACK 而不是 RST 回答。",
+        "option.timed_out": "连接超时：它的 FIN 始终得不到确认。",
+        "rebut.timed_out": "在服务器放弃之前很久，重发的 FIN 就得到了回答（ACK 或 RST）。",
+        "option.forever": "没有结束：服务器永远停在 LAST-ACK。",
+        "rebut.forever": "服务器的重传计时器会重发它的 FIN；它不会永远等下去。",
+        "hint": "服务器在一个 RTO 后重发 FIN。那时客户端处于什么状态？这个状态的端点怎样回答 FIN？",
+        "explanation": "有 TIME-WAIT 时，重发的 FIN 会被再次确认，连接正常关闭；没有 TIME-WAIT 时，客户端已经 "
+                       "CLOSED，用 RST 回答（RFC 9293 第 3.10.7.1 节）。",
+    },
+    "who-time-wait": {
+        "title": "哪一方进入 TIME-WAIT",
+        "setting": "MSL = {msl:g} 秒。下表列出这次运行的全部报文段。",
+        "asks": "在 t = {t:g} 秒时，服务器处于什么状态？",
+        "trap.time_wait": "TIME-WAIT 在先关闭的一方；看看第一个 FIN 是谁发的。",
+        "trap.closed": "这里是服务器先关闭（第一个 FIN 是它发的），所以要在 TIME-WAIT 等待 2MSL 的是它。",
+        "hint": "第一个 FIN 是哪一方发的？那一方最后在 TIME-WAIT 停留 2 x MSL；另一方的 FIN 一被确认就进入 CLOSED。",
+        "explanation": "TIME-WAIT 在先关闭的那一方，而不是固定在“客户端”：先关闭的服务器会积累 TIME-WAIT 连接。",
+    },
+    # ------------------------------------------------------------ 第 06 课
+    "next-state": {
+        "title": "状态机的一步",
+        "setting": "一个端点处于 {state}。这时{words}。",
+        "event.simultaneous_close": "到达一个 FIN，它并没有确认本端的 FIN（双方同时关闭）",
+        "event.peer_fin": "对方的 FIN 到达",
+        "event.simultaneous_open": "到达一个不带 ACK 的 SYN（双方同时打开）",
+        "event.rst_passive": "到达一个 RST（这个连接是用 listen() 被动打开的）",
+        "event.ack_of_fin": "对本端 FIN 的 ACK 到达",
+        "event.valid_rst": "到达一个有效的 RST",
+        "event.refused": "到达一个确认了本端 SYN 的 RST",
+        "event.close": "它的应用程序调用 close()",
+        "event.fin_ack_of_fin": "到达一个 FIN，它同时确认了本端的 FIN",
+        "asks": "它转到哪个状态？",
+        "hint": "在 RFC 9293 图 5（第 3.3.2 节）或 tl.plot_state_diagram() 里找到这个状态，沿着这个事件的箭头走。",
+        "explanation": "TCP 端点的每一次状态变化都是状态图上的一条箭头：（状态，事件）-> 下一个状态。",
+    },
+    # ------------------------------------------------------------ 第 07 课
+    "three-segment-close": {
+        "title": "关闭一个连接要几个报文段",
+        "setting": "双方都把单独的 ACK 推迟最多 {delayed_ack} 秒，希望把它捎带在后面的报文段上"
+                   "（Linux 推迟 40-200 毫秒）。客户端先关闭；服务器的应用程序在客户端的 FIN 到达 {close_after} 秒后"
+                   "关闭。",
+        "asks": "释放过程在链路上一共有几个报文段（不算握手）？",
+        "trap.four": "服务器关闭时，对客户端 FIN 的 ACK 还在等待，于是它捎带在服务器的 FIN 上（FIN,ACK）。",
+        "trap.three": "推迟的 ACK 在服务器关闭之前就单独发出去了。",
+        "trap.two": "每个 FIN 都需要自己的确认。",
+        "hint": "服务器对客户端 FIN 的 ACK 最多等待推迟确认的时间。服务器自己的 FIN 是否在这之前发出，"
+                "从而让 ACK 捎带在上面？",
+        "explanation": "只要对第一个 FIN 的 ACK 捎带在第二个 FIN 上，“四次挥手”在链路上就只有三个报文段；"
+                       "在 Linux 上，服务器读到 EOF 后立即关闭时就是这样。",
+    },
+    "close-unread": {
+        "title": "还有未读数据时调用 close()",
+        "setting": "客户端发送 {n} 字节。服务器的应用程序一直没有读取它们，就调用了 close()。",
+        "asks": "服务器的 TCP 发出什么？",
+        "option.fin": "一个 FIN，和任何关闭一样；未读的字节被悄悄丢掉。",
+        "rebut.fin": "FIN 会告诉客户端它发的数据都被收下了；有未读数据时，RFC 9293（SHLD-3）和 Linux 改为发送 RST。",
+        "option.rst": "一个 RST：带着未读数据关闭会中止连接，客户端看到“连接被重置”。",
+        "option.nothing": "在应用程序读取数据之前什么也不发。",
+        "rebut.nothing": "close() 立即生效；应用程序再也不会读这些数据了。",
+        "option.send_back": "未读的字节被送回客户端，然后是一个 FIN。",
+        "rebut.send_back": "TCP 从不把收到的数据送回去。",
+        "hint": "运行一下：用 tl.simulate(..., auto_read=False) 让服务器不读数据就关闭，看它发出的最后一个报文段。",
+        "explanation": "带着未读数据关闭会发送 RST 而不是 FIN（RFC 9293 SHLD-3；Linux 也这样做）：对方由此知道"
+                       "有数据丢失了。",
+    },
+    # ------------------------------------------------------------ 408 风格
+    "release-state-408": {
+        "title": "释放连接的某一步，某一方处于什么状态",
+        "setting": "主机甲和主机乙之间有一条 TCP 连接，甲先发起释放（这次运行中甲是{a}，乙是{b}）。{moment}",
+        "moment.a_fin_sent": "甲刚刚发出 FIN，还没有收到任何回应。",
+        "moment.a_ack_in": "甲发出了 FIN，并收到了乙对它的确认；乙的 FIN 还没有来。",
+        "moment.a_fin_in": "甲收到了乙的 FIN，并刚刚发出对它的确认。",
+        "moment.b_fin_in": "乙收到了甲的 FIN 并已确认；乙的应用程序还没有关闭。",
+        "moment.b_fin_sent": "乙发出了自己的 FIN，对它的确认还没有回来。",
+        "moment.b_ack_in": "乙收到了对自己 FIN 的确认。",
+        "asks.A": "此时甲处于什么状态？",
+        "asks.B": "此时乙处于什么状态？",
+        "option": "{state}（{textbook}）",
+        "hint": "先关闭的一方依次经过 FIN-WAIT-1（终止等待1，已发出 FIN）、FIN-WAIT-2（终止等待2，FIN 已被确认）、"
+                "TIME-WAIT（时间等待，收到了对方的 FIN）；另一方依次经过 CLOSE-WAIT（关闭等待，收到 FIN）、"
+                "LAST-ACK（最后确认，发出自己的 FIN）、CLOSED（关闭，自己的 FIN 被确认）。见 RFC 9293 第 3.6 节。",
+        "explanation": "状态在发出或收到 FIN、或 FIN 被确认时改变；走哪条路径取决于哪一方先关闭，而不是它是不是客户端。",
+    },
+    "release-ack-uvw": {
+        "title": "用 u、v、w 表示的四次挥手最后一个 ACK",
+        "setting": "按教材的记法，客户端先关闭：它的 FIN 报文段 seq=u={u}。服务器用 ACK seq=v={v} ack=u+1 确认它。"
+                   "{data}随后服务器发出自己的 FIN，seq=w={w} ack=u+1。",
+        "data.none": "服务器不再发送数据。",
+        "data.some": "服务器在 CLOSE-WAIT 状态下还发送了 {n} 字节数据（半关闭）。",
+        "asks.ack": "客户端回应服务器 FIN 的最后一个 ACK，确认号是多少？",
+        "asks.seq": "客户端回应服务器 FIN 的最后一个 ACK，序号是多少？",
+        "trap.w": "服务器的 FIN 本身占用一个序号 w；对它的确认号是下一个。",
+        "trap.u1": "u + 1 是服务器的报文段确认的号（确认客户端的 FIN）；最后一个 ACK 确认的是服务器的 FIN。",
+        "trap.v1": "服务器的数据和 FIN 都在 v 之后：最后一个 ACK 要确认到 w 为止，再加上 FIN 本身。",
+        "trap.u": "客户端的 FIN 用掉了序号 u；客户端的下一个报文段带 u + 1。",
+        "trap.w1": "w + 1 是最后一个 ACK 的确认号，不是它的序号。",
+        "trap.v": "v 是服务器的序号，不是客户端的：ACK 的 seq 是发送方自己的下一个序号。",
+        "hint": "每个 FIN 占用一个序号；报文段的 seq 是发送方自己的下一个序号，ack 是它期望从对方收到的下一个序号"
+                "（RFC 9293 第 3.4 节）。最后一个 ACK：seq=u+1，ack=？",
+        "explanation": "最后一个 ACK 是 seq=u+1（客户端的 FIN 用掉了 u）、ack=w+1（服务器的 FIN 用掉了 w）；"
+                       "半关闭期间发送的数据已经算在 w 里了。",
+    },
+    "close-time-2msl": {
+        "title": "从第一个 SYN 到双方都进入 CLOSED",
+        "setting": "客户端发起连接（它的 SYN 在 t = 0 发出），进入 ESTABLISHED 后 {open_wait:g} 秒关闭连接；"
+                   "服务器的应用程序在客户端的 FIN 到达后 {fin_wait:g} 秒关闭。{link}MSL = {msl:g} 秒。"
+                   "没有报文段丢失，也没有推迟确认。",
+        "link.delay": "单向传播时延是 {delay} 秒。",
+        "link.rtt": "往返时间 RTT 是 {rtt:g} 秒，两个方向相同。",
+        "asks": "从第一个 SYN 发出起，经过多少秒双方都进入 CLOSED？",
+        "trap.no_2msl": "这是服务器进入 CLOSED 的时刻；先关闭的客户端还要在 TIME-WAIT（时间等待）等 2 x MSL。",
+        "trap.one_msl": "TIME-WAIT 持续 2 x MSL，不是一个 MSL。",
+        "trap.after_arrival": "TIME-WAIT 从服务器的 FIN 到达、客户端发出最后一个 ACK 时开始，而不是从这个 ACK 到达时"
+                              "开始。",
+        "trap.from_open": "时间从第一个 SYN 算起，而不是从连接建立时算起。",
+        "trap.from_fin": "时间从第一个 SYN 算起，而不是从客户端的 FIN 算起。",
+        "trap.no_waits": "双方应用程序在 close() 之前的等待时间也要算上。",
+        "trap.rtt_one_way": "RTT 是一个来回：单程只有 RTT / 2。",
+        "trap.rfc_msl": "这次运行的 MSL 是 {msl:g} 秒，不是 RFC 的 120 秒。",
+        "hint": "一段一段地加：SYN 和 SYN,ACK 到客户端进入 ESTABLISHED，客户端的等待，它的 FIN 到服务器，服务器的等待，"
+                "服务器的 FIN 传回来；然后是先关闭一方的 TIME-WAIT（2 x MSL，RFC 9293 第 3.10.7.4 节）。"
+                "另一方早就进入 CLOSED 了。",
+        "explanation": "先关闭的一方离开 TIME-WAIT 时双方才都进入 CLOSED：也就是对方的 FIN 到达它之后再过 2 x MSL。",
+    },
+}
