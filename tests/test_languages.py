@@ -244,3 +244,14 @@ def test_each_chinese_lesson_has_goals_an_explorer_and_questions(name):
     assert "学完这一课，你能够" in first
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert markdown.count("<details>") >= 3 and "答案" in markdown
+
+
+def test_jupyterlab_can_switch_its_own_menus_to_chinese():
+    """The lab extra (bin/lab, Binder) brings the language pack behind Settings > Language > 中文."""
+    from importlib.metadata import entry_points
+
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (the lab extra)")
+    assert "zh_CN" in {e.name for e in entry_points(group="jupyterlab.languagepack")}
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "jupyterlab-language-pack-zh-CN" in pyproject
+    assert ".[lab]" in (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8")
