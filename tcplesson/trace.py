@@ -102,14 +102,13 @@ class Trace:
     def summary(self, lang: str | None = None) -> str:
         """One line saying what happened, e.g. for under a figure (in tl.set_language()'s language)."""
         t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
-        who_ = lambda who: t(who)  # noqa: E731
         parts = []
         opened = {who: self.first_time(who, State.ESTABLISHED) for who in SIDES}
         reached = [who for who in SIDES if opened[who] is not None]
         if len(reached) == 2:
             parts.append(t("summary.open", time=f"{max(opened.values()):.2f}"))
         elif reached:
-            parts.append(t("summary.only", who=who_(reached[0])))
+            parts.append(t("summary.only", who=t(reached[0])))
         else:
             parts.append(t("summary.none"))
         lost = sum(tx.lost for tx in self.transmissions)
@@ -118,11 +117,11 @@ class Trace:
         for who in SIDES:
             span = self.time_wait(who)
             if span:
-                parts.append(t("summary.time_wait", who=who_(who), start=f"{span[0]:.2f}", end=f"{span[1]:.2f}"))
+                parts.append(t("summary.time_wait", who=t(who), start=f"{span[0]:.2f}", end=f"{span[1]:.2f}"))
         for who in SIDES:
             if self.outcomes[who]:
-                parts.append(t("summary.outcome", who=who_(who), outcome=t(f"outcome.{self.outcomes[who]}")))
-        ends = t("list_sep").join(t("summary.side_state", who=who_(who), state=self.final_states[who])
+                parts.append(t("summary.outcome", who=t(who), outcome=t(f"outcome.{self.outcomes[who]}")))
+        ends = t("list_sep").join(t("summary.side_state", who=t(who), state=self.final_states[who])
                                   for who in SIDES)
         parts.append(t("summary.ends", states=ends))
         return t("summary.sep").join(parts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import string
-import textwrap
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Callable
@@ -135,11 +134,8 @@ class Choice:
     def shown(self, lang: str = DEFAULT_LANG) -> str:
         return f"({self.expected}) {self.options[self.correct].text}"
 
-    def listing(self, width: int, fill=None) -> str:
-        if fill is None:
-            return "\n".join(textwrap.fill(f"({letter}) {option.text}", width, initial_indent="  ",
-                                            subsequent_indent="      ", break_on_hyphens=False)
-                             for letter, option in zip(self.letters, self.options))
+    def listing(self, width: int, fill) -> str:
+        """The options, one paragraph each, wrapped by ``fill(text, width, initial, indent)``."""
         return "\n".join(fill(f"({letter}) {option.text}", width, "  ", "      ")
                          for letter, option in zip(self.letters, self.options))
 

@@ -14,8 +14,8 @@ import os
 import random
 import re
 import textwrap
-import unicodedata
 
+from ..trace import columns
 from .answers import Choice
 from .bank import BANK, LESSONS, Spec
 from .words import DEFAULT_LANG, Words, check_lang, message
@@ -102,10 +102,6 @@ def _join(setting: str, asks: str) -> str:
     return setting + ("" if setting.endswith(_CJK_CLOSE) else " ") + asks
 
 
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in "WF"
-
-
 # characters a line must not start with, and opening ones it must not end with (Chinese line breaking)
 _CJK_CLOSE = tuple("，。、；：？！）》」』”’…")
 _CJK_OPEN = "（《「『“‘"
@@ -114,7 +110,7 @@ _CJK_OPEN = "（《「『“‘"
 def _fill(text: str, width: int = WIDTH, initial: str = "", indent: str = "") -> str:
     """Wrap a paragraph at ``width`` columns. English wraps at spaces as textwrap does; text with CJK
     characters wraps between any two of them too, counting each as two columns."""
-    if not any(_wide(char) for char in text):
+    if columns(text) == len(text):  # no wide (CJK) character
         return textwrap.fill(text, width, initial_indent=initial, subsequent_indent=indent, break_on_hyphens=False)
     tokens = re.findall(r"\s+|[^\s\u2e80-\u9fff\uff00-\uffef\u3000-\u303f\u2018-\u201d\u2026]+|.", text)
     glued: list[str] = []  # closing punctuation sticks to what comes before, opening to what follows
@@ -124,7 +120,6 @@ def _fill(text: str, width: int = WIDTH, initial: str = "", indent: str = "") ->
         else:
             glued.append(token)
     lines, line = [], initial
-    columns = lambda s: sum(2 if _wide(c) else 1 for c in s)  # noqa: E731
     for token in glued:
         if token.isspace():
             token = " "
