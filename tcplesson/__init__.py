@@ -6,14 +6,19 @@
 """
 from .endpoint import Endpoint, ProtocolError
 from .figures import plot_header, plot_ladder, plot_state_diagram, plot_timeline
+from .figures.queues import plot_queues
 from . import linux
 from .labels import get_language, set_language
+from .host import Host
 from .link import Link
+from .network import NETWORKS, Client, Flood, Network, Server, accept_queue_full, clients, syn_flood
+from .nettrace import NetworkTrace
 from .pcap import CapturedTrace, PcapError, PcapWarning, read_pcap, write_pcap
 from .scenarios import SCENARIOS, Scenario, Step
-from .segment import Flags, Segment
+from .segment import Flags, Packet, Segment
 from .simulator import simulate
 from .states import State
+from .sysctl import Sysctls
 from .table import TABLE, TWO_WAY, Transition
 from .trace import Trace, Transmission
 
@@ -23,6 +28,8 @@ __all__ = [
     "plot_header", "plot_ladder", "plot_state_diagram", "plot_timeline", "explore", "Explorer",
     "CapturedTrace", "PcapError", "PcapWarning", "read_pcap", "write_pcap", "linux",
     "set_language", "get_language",
+    "Host", "Sysctls", "Packet", "Network", "NetworkTrace", "Server", "Client", "Flood", "NETWORKS",
+    "syn_flood", "accept_queue_full", "clients", "plot_queues", "explore_flood", "FloodExplorer",
 ]
 __version__ = "0.1.0"
 
@@ -33,4 +40,7 @@ def __getattr__(name: str):
     if name in ("explore", "Explorer"):
         from . import explorer
         return getattr(explorer, name)
+    if name in ("explore_flood", "FloodExplorer"):
+        from . import flood_explorer
+        return getattr(flood_explorer, name)
     raise AttributeError(f"module 'tcplesson' has no attribute {name!r}")

@@ -34,6 +34,16 @@ class ProtocolError(Exception):
     """A user call that TCP does not allow in the current state, e.g. close() in LISTEN."""
 
 
+def reset_for(seg: Segment) -> Segment | None:
+    """The RST that answers ``seg`` where no connection exists (RFC 9293 section 3.10.7.1), or None for an RST."""
+    f = int(seg.flags)
+    if f & RST:
+        return None
+    if f & ACK:
+        return Segment._trusted(F_RST, seg.ack, 0, 0, b"")
+    return Segment._trusted(F_RST_ACK, 0, seg.end_seq, 0, b"")
+
+
 class Endpoint:
     """One side of a TCP connection, as RFC 9293 describes it.
 
@@ -117,6 +127,21 @@ class Endpoint:
         """Abort the connection: RST to the peer where one is open, and CLOSED at once."""
         self._begin(now)
         self._call(now, "abort")
+        return self._finish()
+
+    def accept_cookie(self, now: float, syn: Segment, cookie: int) -> list[Segment]:
+        """Rebuild the half-open connection a returning SYN-cookie ACK proves; the ACK is received next.
+
+        ``syn`` is the SYN the cookie answered, as the ACK implies it (seq = ACK's seq - 1) and
+        ``cookie`` the ISN of the SYN,ACK the listener sent without keeping state (Linux
+        net/ipv4/syncookies.c cookie_v4_check). Only the socket layer calls this, in LISTEN.
+        """
+        self._begin(now)
+        if self.state is not State.LISTEN:
+            raise ProtocolError(f"can't accept a SYN cookie in state {self.state}; only in LISTEN")
+        self.iss = check_int_range("cookie", cookie, 0, SEQ_MOD - 1)
+        self.snd_una = self.snd_nxt = self.iss
+        self._run(now, "rcv_cookie_ack", syn)
         return self._finish()
 
     def read(self) -> bytes:
@@ -413,6 +438,9 @@ class Endpoint:
         if seg.payload:
             self._drop(now, seg, "data on a SYN is not delivered (no TCP Fast Open)")
 
+    def _do_cookie_sent(self, now: float, seg) -> None:
+        self.snd_nxt = seq_add(self.iss, 1)
+
     def _do_syn(self, now: float, seg) -> None:
         self._send(now, F_SYN, self.iss)
         self.snd_nxt = seq_add(self.iss, 1)
@@ -473,11 +501,7 @@ class Endpoint:
         self._push(now)
 
     def _do_reset(self, now: float, seg: Segment) -> None:
-        """Answer a segment that has no connection here (RFC 9293 section 3.10.7.1)."""
-        if int(seg.flags) & ACK:
-            self._emit(now, Segment._trusted(F_RST, seg.ack, 0, 0, b""))
-        else:
-            self._emit(now, Segment._trusted(F_RST_ACK, 0, seg.end_seq, 0, b""))
+        self._emit(now, reset_for(seg))  # never asked for an RST: the table's rows exclude it
 
     def _do_rst(self, now: float, seg) -> None:
         self._emit(now, Segment._trusted(F_RST, self.snd_nxt, 0, 0, b""))

@@ -42,3 +42,20 @@ class Outcome(NamedTuple):
 class Delivered(NamedTuple):
     time: float
     data: bytes
+
+
+class QueueLengths(NamedTuple):
+    """A listener's two queues after a change: half-open requests and connections waiting for accept()."""
+
+    time: float
+    port: int
+    syn: int
+    accept: int
+
+
+class HostEvent(NamedTuple):
+    """Something the socket layer did that no single connection did: a cookie, an overflow, a reset."""
+
+    time: float
+    kind: str  # see host.HOST_EVENTS
+    detail: str

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._check import check_bytes, check_choice, check_number
+from .network import NETWORKS
 from .segment import Flags, Segment
 from .states import State
 from .table import USER_CALLS
@@ -138,8 +139,10 @@ def resolve(scenario) -> Scenario:
         return scenario
     if isinstance(scenario, str):
         if scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {scenario!r}; known scenarios: {', '.join(SCENARIOS)}")
+            raise ValueError(f"unknown scenario {scenario!r}; known scenarios: {', '.join(SCENARIOS)}; "
+                             f"networks of many hosts: {', '.join(NETWORKS)}")
         return SCENARIOS[scenario]
     if isinstance(scenario, (list, tuple)):
         return Scenario("custom", scenario)
-    raise TypeError(f"scenario must be a name, a Scenario or a list of steps, got {type(scenario).__name__}")
+    raise TypeError(f"scenario must be a name, a Scenario, a Network or a list of steps, "
+                    f"got {type(scenario).__name__}")

@@ -119,3 +119,16 @@ class Segment(_SegmentFields):
 
     def __repr__(self) -> str:
         return f"Segment({self.label()})"
+
+
+class Packet(NamedTuple):
+    """A segment with the addresses and ports that carry it (the IP header's and the TCP header's)."""
+
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    segment: Segment
+
+    def __str__(self) -> str:
+        return f"{self.src}:{self.sport} > {self.dst}:{self.dport} {self.segment}"

@@ -13,10 +13,11 @@ from . import records
 from ._check import check_int_range
 from .endpoint import Endpoint, ProtocolError
 from .link import Link
+from .network import NETWORKS, Network, simulate_network
 from .scenarios import resolve
 from .segment import SEQ_MOD
 from .states import State
-from .trace import SIDES, Happening, Trace, Transition, Transmission
+from .trace import SIDES, Happening, Trace, Transmission
 
 MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it is reported in the Trace
 
@@ -24,20 +25,36 @@ MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it i
 # a deadline is seen before the timer fires, as it would be by a real stack's receive path).
 _ARRIVAL, _CALL, _TIMER = 0, 1, 2
 _SENT, _STATE_CHANGE = records.Sent, records.StateChange
+_TWO_PARTY_DEFAULTS = dict(client_isn=None, server_isn=None, max_retries=6, handshake="three-way",
+                           auto_read=True, isn_clock=True)
 
 
 def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
              drop=(), seed: int = 0, client_isn: int | None = None, server_isn: int | None = None,
              rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
              handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460,
-             auto_read: bool = True, isn_clock: bool = True) -> Trace:
-    """Run a scenario (a name from SCENARIOS, a Scenario, or a list of steps) and return its Trace.
+             auto_read: bool = True, isn_clock: bool = True, sysctls=None) -> Trace:
+    """Run a scenario (a name from SCENARIOS or NETWORKS, a Scenario, a Network, or a list of steps).
 
     ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
     probability that a transmission is lost, ``drop`` transmission numbers to lose for certain,
     ``seed`` for every random choice (loss, jitter, and the ISNs when not given). The other
-    parameters go to both Endpoints (see Endpoint).
+    parameters go to both Endpoints (see Endpoint). A Network (many hosts) returns a NetworkTrace;
+    ``sysctls`` then overrides its server's settings by name (see Sysctls).
     """
+    if isinstance(scenario, Network) or (isinstance(scenario, str) and scenario in NETWORKS):
+        two_party = dict(client_isn=client_isn, server_isn=server_isn, max_retries=max_retries,
+                         handshake=handshake, auto_read=auto_read, isn_clock=isn_clock)
+        given = [k for k, v in two_party.items() if v != _TWO_PARTY_DEFAULTS[k]]
+        if given:
+            raise ValueError(f"{given[0]} applies to two-endpoint scenarios only; a network's hosts take "
+                             f"their settings from sysctls (e.g. sysctls={{'tcp_syn_retries': 3}})")
+        net = NETWORKS[scenario] if isinstance(scenario, str) else scenario
+        return simulate_network(net, delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed, rto=rto,
+                                msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss, sysctls=sysctls)
+    if sysctls is not None:
+        raise ValueError("sysctls apply to runs with hosts (a Network such as tl.syn_flood()), "
+                         "not to a two-endpoint scenario")
     plan = resolve(scenario)
     seed = check_int_range("seed", seed, 0)
     link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
@@ -70,7 +87,6 @@ class _Run:
                            transitions={who: [] for who in SIDES},
                            outcomes={who: None for who in SIDES},
                            delivered={who: b"" for who in SIDES})
-        self.received: dict[str, list[bytes]] = {who: [] for who in SIDES}
         self.heap: list = []
         self.order = 0
         self.armed: dict[str, float | None] = {who: None for who in SIDES}
@@ -104,7 +120,6 @@ class _Run:
                 self._call(now, who, item)
             trace.end_time = now
             self._collect(now, who)
-        trace.delivered = {who: b"".join(self.received[who]) for who in SIDES}
         return trace
 
     def _call(self, now: float, who: str, step) -> None:
@@ -122,28 +137,16 @@ class _Run:
             self.trace.happenings.append(Happening(now, who, "call error", str(error)))
 
     def _collect(self, now: float, who: str) -> None:
-        """Turn what the endpoint logged into Trace entries and link transmissions."""
+        """Hand what the endpoint logged to the Trace; put what it sent on the link."""
         endpoint, trace = self.endpoints[who], self.trace
         for rec in endpoint.log:
             kind = type(rec)
             if kind is _SENT:
                 self._transmit(rec.time, who, rec.segment, rec.retransmission)
-            elif kind is _STATE_CHANGE:
-                old = trace.states[who][-1][1]
-                trace.states[who].append((rec.time, rec.state))
-                trace.transitions[who].append(Transition(rec.time, old, rec.event, rec.state))
-                if self.waiting:
-                    self._release_waiting(rec.time, who, rec.state)
-            elif kind is records.Outcome:
-                trace.outcomes[who] = rec.outcome
-                trace.happenings.append(Happening(rec.time, who, "outcome", rec.outcome))
-            elif kind is records.Delivered:
-                self.received[who].append(rec.data)
-                trace.happenings.append(Happening(rec.time, who, "delivered", f"{len(rec.data)} bytes"))
-            elif kind is records.TimerFired:
-                trace.happenings.append(Happening(rec.time, who, "timer", rec.timer))
-            else:
-                trace.happenings.append(Happening(rec.time, who, "dropped", f"{rec.segment}: {rec.reason}"))
+                continue
+            trace.record(who, rec)
+            if kind is _STATE_CHANGE and self.waiting:
+                self._release_waiting(rec.time, who, rec.state)
         endpoint.log.clear()
         deadline = endpoint.next_deadline()
         if deadline is not None and deadline != self.armed[who]:

@@ -41,6 +41,7 @@ USER_CALLS = ("listen", "connect", "send", "close", "abort")
 # What each action does, in words (the Endpoint has one method per action).
 ACTIONS = {
     "learn_isn": "record the peer's initial sequence number",
+    "cookie_sent": "count the SYN cookie's SYN,ACK, sent earlier without keeping state, as sent",
     "syn": "send SYN",
     "syn_ack": "send SYN,ACK",
     "assume_acked": "count our SYN,ACK as acknowledged without waiting (two-way handshake)",
@@ -95,6 +96,10 @@ def _rows() -> list[Transition]:
         T(S.CLOSED, "rcv_syn_ack", S.CLOSED, ("reset",), "3.10.7.1"),
         T(S.LISTEN, "rcv_ack", S.LISTEN, ("reset",), "3.10.7.2"),
         T(S.LISTEN, "rcv_syn", S.SYN_RECEIVED, ("learn_isn", "syn_ack"), "3.10.7.2"),
+        # an ACK that returns a valid SYN cookie: the socket layer rebuilds the half-open connection
+        # its stateless SYN,ACK stood for, then the ACK completes it (Linux net/ipv4/syncookies.c
+        # cookie_v4_check; the RFC has no cookies)
+        T(S.LISTEN, "rcv_cookie_ack", S.SYN_RECEIVED, ("learn_isn", "cookie_sent"), "Linux"),
         T(S.SYN_SENT, "rcv_bad_ack", S.SYN_SENT, ("reset",), "3.10.7.3"),
         T(S.SYN_SENT, "rcv_rst", S.CLOSED, ("refused",), "3.10.7.3"),
         T(S.SYN_SENT, "rcv_syn_ack", S.ESTABLISHED, ("learn_isn", "ack_now"), "3.10.7.3"),

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from . import labels
+from . import labels, records
 from .segment import Flags, Segment
 from .states import State
 
@@ -26,9 +26,13 @@ class Transmission(NamedTuple):
     lost: bool
     retransmission: bool
     stale: bool = False  # an old duplicate from an earlier connection, not sent by this endpoint
+    to: str | None = None  # in a run of many hosts: the receiving host (``sender`` is a host name)
+    conn: tuple | None = None  # in a run of many hosts: the connection's 4-tuple
 
     @property
     def receiver(self) -> str:
+        if self.to is not None:
+            return self.to
         return "server" if self.sender == "client" else "client"
 
 
@@ -156,10 +160,31 @@ class Trace:
             lines.append(t("table.path", who=t(who), path=path) + (f"  [{t('outcome.' + outcome)}]" if outcome else ""))
         return "\n".join(lines)
 
-    def to_pcap(self, path, *, lost: str = "omit", client=None, server=None):
-        """Write this run as a capture Wireshark opens (see tcplesson.pcap.write_pcap); returns the path."""
-        from .pcap import write_pcap  # pcap imports this module
-        return write_pcap(self, path, lost=lost, client=client, server=server)
+    def record(self, who: str, rec) -> None:
+        """Take one record an Endpoint logged (records.py) for side ``who``: the one way into a Trace.
+
+        Whatever drives Endpoints (the simulator, a capture replay) hands their records here; what
+        was *sent* is the driver's business (the link decides its fate), so ``records.Sent`` is not
+        taken here.
+        """
+        kind = type(rec)
+        if kind is records.StateChange:
+            states = self.states[who]
+            self.transitions[who].append(Transition(rec.time, states[-1][1], rec.event, rec.state))
+            states.append((rec.time, rec.state))
+        elif kind is records.Outcome:
+            self.outcomes[who] = rec.outcome
+            self.happenings.append(Happening(rec.time, who, "outcome", rec.outcome))
+        elif kind is records.Delivered:
+            self.delivered[who] = self.delivered.get(who, b"") + rec.data
+            self.happenings.append(Happening(rec.time, who, "delivered", f"{len(rec.data)} bytes"))
+        elif kind is records.TimerFired:
+            self.happenings.append(Happening(rec.time, who, "timer", rec.timer))
+        elif kind is records.Dropped:
+            self.happenings.append(Happening(rec.time, who, "dropped", f"{rec.segment}: {rec.reason}"))
+        else:
+            raise TypeError(f"a Trace records StateChange, Outcome, Delivered, TimerFired or Dropped, "
+                            f"not {kind.__name__}")
 
     def __repr__(self) -> str:
         final = ", ".join(f"{who} {state}" for who, state in self.final_states.items())

@@ -66,7 +66,8 @@ _MIN_FS = 6.0
 _ERRORS_GROW = 1.2  # errors=True draws about twice the labels: the default figure is this much larger
 
 # Events that end a connection abnormally: drawn only with errors=True or when a trace took them.
-EXCEPTIONAL_EVENTS = frozenset({"abort", "close_unread", "rcv_rst", "rcv_rst_active", "give_up", "give_up_passive"})
+EXCEPTIONAL_EVENTS = frozenset({"abort", "close_unread", "rcv_rst", "rcv_rst_active", "give_up", "give_up_passive",
+                                "rcv_cookie_ack"})
 
 _RADS = (0.0, 0.18, -0.18, 0.32, -0.32, 0.5, -0.5, 0.7, -0.7)
 _FRACS = (0.5, 0.42, 0.58, 0.34, 0.66, 0.27, 0.73)

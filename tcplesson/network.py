@@ -1,0 +1,410 @@
+"""Runs with many hosts: a server, legitimate clients, and optionally a SYN flood from spoofed addresses.
+
+    net = tl.syn_flood(rate=200, duration=10, backlog=64, cookies=1)
+    trace = tl.simulate(net, seed=1)
+    print(trace.summary()); print(trace.ss("server", at=5.0))
+
+A Network is a description: the server (its port, listen() backlog, how fast its application
+calls accept(), its sysctls), the clients (when each connects, what it sends, when it closes) and
+the flood (SYNs per second, start, duration, the address block it forges sources from). The run
+(`simulate`) builds a Host per machine, passes packets between them over one Link (delay, jitter,
+loss, chosen drops by transmission number, as for two endpoints) and records a NetworkTrace.
+Packets to a forged address reach nobody: that is what makes a flood's half-open connections hang.
+"""
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import random
+from typing import NamedTuple
+
+from . import records
+from ._check import check_bytes, check_int_range, check_number
+from .endpoint import ProtocolError
+from .host import Host, check_address, check_port
+from .link import Link
+from .nettrace import NetworkTrace
+from .segment import Flags, Packet, Segment
+from .states import State
+from .sysctl import Sysctls
+from .trace import SIDES, Happening, Trace, Transmission
+
+MAX_TRANSMISSIONS = 3_000_000  # a safety limit far above the lessons' floods; reaching it is reported
+_ARRIVAL, _CALL, _TIMER, _FLOOD = 0, 1, 2, 3
+
+
+class Server(NamedTuple):
+    """The listening host. ``accept_every``: seconds between the application's accept() calls
+    (0: at once, None: never); ``close_delay``: how long after reading end-of-file it closes."""
+
+    name: str = "server"
+    address: str = "10.0.0.1"
+    port: int = 80
+    backlog: int = 128
+    accept_every: float | None = 0.0
+    close_delay: float = 0.01
+    sysctls: dict | None = None
+
+
+class Client(NamedTuple):
+    """A legitimate client: connect() at ``at``, send ``data`` once connected, close ``close_after`` later."""
+
+    name: str
+    address: str
+    at: float
+    data: bytes = b"hello"
+    close_after: float = 0.2
+
+
+class Flood(NamedTuple):
+    """SYNs from forged source addresses in ``sources``, ``rate`` per second from ``start`` for ``duration`` s."""
+
+    rate: float
+    start: float = 1.0
+    duration: float = 10.0
+    sources: str = "198.18.0.0/15"  # RFC 2544's benchmarking block: never a real host
+
+
+class Network:
+    """A named description of hosts and what their applications do (see the module docstring)."""
+
+    def __init__(self, name: str, server: Server, clients=(), flood: Flood | None = None,
+                 description: str = "") -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError("a network's name must be a non-empty string")
+        if not isinstance(server, Server):
+            raise TypeError(f"server must be a Server, got {type(server).__name__}")
+        self.name, self.description = name, description
+        self.server = _checked_server(server)
+        self.clients = tuple(_checked_client(c) for c in clients)
+        names = [server.name] + [c.name for c in self.clients]
+        if len(set(names)) != len(names) or "attacker" in names:
+            raise ValueError(f"host names must be unique and not 'attacker', got {names}")
+        if flood is not None and not isinstance(flood, Flood):
+            raise TypeError(f"flood must be a Flood or None, got {type(flood).__name__}")
+        self.flood = None if flood is None else _checked_flood(flood)
+
+    def __repr__(self) -> str:
+        return f"<Network {self.name}: {len(self.clients)} clients{', a SYN flood' if self.flood else ''}>"
+
+
+def clients(n: int, *, start: float = 0.0, every: float = 1.0, data: bytes = b"hello",
+            close_after: float = 0.2, subnet: str = "10.0.1.0/24") -> list[Client]:
+    """``n`` clients client1..clientN on ``subnet``, the first connecting at ``start``, then one every ``every`` s."""
+    n = check_int_range("n", n, 0, 250)
+    start, every = check_number("start", start, low=0.0), check_number("every", every, low=0.0)
+    hosts = ipaddress.ip_network(subnet).hosts()
+    return [Client(f"client{i + 1}", str(next(hosts)), round(start + i * every, 9), data, close_after)
+            for i in range(n)]
+
+
+def syn_flood(*, rate: float = 200.0, start: float = 2.0, duration: float = 10.0, backlog: int = 64,
+              cookies: int = 1, n_clients: int = 10, synack_retries: int = 5, every: float = 1.5) -> Network:
+    """A server under a SYN flood while ``n_clients`` legitimate clients connect, send and close."""
+    cookies = check_int_range("cookies", cookies, 0, 2)
+    sysctls = dict(tcp_syncookies=cookies, tcp_synack_retries=synack_retries)
+    Sysctls(**sysctls)
+    return Network("syn-flood", Server(backlog=backlog, sysctls=sysctls),
+                   clients(n_clients, start=0.5, every=every), Flood(rate, start, duration),
+                   f"{rate:g} forged SYNs/s for {duration:g} s against backlog {backlog}, "
+                   f"tcp_syncookies={cookies}, with {n_clients} legitimate clients")
+
+
+def accept_queue_full(*, backlog: int = 2, n_clients: int = 6, every: float = 0.2,
+                      abort_on_overflow: int = 0) -> Network:
+    """A server that never calls accept(): which clients get in, and what the others see."""
+    sysctls = dict(tcp_abort_on_overflow=check_int_range("abort_on_overflow", abort_on_overflow, 0, 1))
+    return Network("accept-queue-full", Server(backlog=backlog, accept_every=None, sysctls=sysctls),
+                   clients(n_clients, start=0.0, every=every, close_after=30.0),
+                   description=f"listen(backlog={backlog}), no accept(), {n_clients} clients")
+
+
+def simulate_network(net: Network, *, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0, drop=(),
+                     seed: int = 0, rto: float = 1.0, msl: float = 120.0, time_wait: float | None = None,
+                     delayed_ack: float = 0.0, mss: int = 1460, sysctls=None) -> NetworkTrace:
+    """Run a Network; ``sysctls`` overrides the server's settings by name (see tl.Sysctls)."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a Network, got {type(net).__name__}")
+    seed = check_int_range("seed", seed, 0)
+    link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
+    server_sysctls = Sysctls(**{**(net.server.sysctls or {}), **(_overrides(sysctls))})
+    options = dict(rto=rto, msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss)
+    hosts = {net.server.name: Host(net.server.name, net.server.address, sysctls=server_sysctls, seed=seed, **options)}
+    for c in net.clients:
+        hosts[c.name] = Host(c.name, c.address, seed=seed, **options)
+    params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
+                  rto=float(rto), msl=float(msl), time_wait=2 * float(msl) if time_wait is None else float(time_wait),
+                  delayed_ack=float(delayed_ack), mss=mss, backlog=net.server.backlog,
+                  sysctls=server_sysctls.as_dict())
+    return _NetworkRun(net, hosts, link, params).go()
+
+
+def _overrides(sysctls) -> dict:
+    if sysctls is None:
+        return {}
+    if isinstance(sysctls, Sysctls):
+        return sysctls.as_dict()
+    if not isinstance(sysctls, dict):
+        raise TypeError(f"sysctls must be a dict of sysctl names, got {type(sysctls).__name__}")
+    return sysctls
+
+
+class _NetworkRun:
+    def __init__(self, net: Network, hosts: dict[str, Host], link: Link, params: dict) -> None:
+        self.net, self.hosts, self.link = net, hosts, link
+        self.by_address = {h.address: name for name, h in hosts.items()}
+        flood = net.flood
+        self.trace = NetworkTrace(net.name, params, hosts={n: h.address for n, h in hosts.items()},
+                                  flood=None if flood is None else (flood.start, flood.start + flood.duration))
+        self.trace.clients = {c.name: [] for c in net.clients}
+        self.heap: list = []
+        self.order = 0
+        self.armed: dict[tuple, float | None] = {}
+        self.arriving: Transmission | None = None
+        self.accept_at: float | None = None  # the application's next accept() call
+        self.last_accept = float("-inf")
+        self.close_on_accept: set[tuple] = set()
+        self.seen_accept_len = 0
+        srv = net.server
+        self._push(0.0, _CALL, srv.name, lambda now: hosts[srv.name].listen(now, srv.port, srv.backlog))
+        for c in net.clients:
+            self._push(c.at, _CALL, c.name, self._connecter(c))
+        if flood is not None:
+            self.flood_rng = random.Random(f"flood-{params['seed']}")
+            self.flood_net = ipaddress.ip_network(flood.sources)
+            self.flood_count = int(round(flood.rate * flood.duration))
+            if self.flood_count:
+                self._push(flood.start, _FLOOD, None, 0)
+
+    def _push(self, time: float, kind: int, who, item) -> None:
+        self.order += 1
+        heapq.heappush(self.heap, (time, kind, self.order, who, item))
+
+    def go(self) -> NetworkTrace:
+        trace = self.trace
+        heap, hosts = self.heap, self.hosts
+        while heap:
+            if len(trace.transmissions) >= MAX_TRANSMISSIONS:
+                trace.truncated = True
+                trace.happenings.append(Happening(trace.end_time, self.net.server.name, "stopped",
+                                                  f"stopped after {MAX_TRANSMISSIONS} transmissions"))
+                break
+            now, kind, _, who, item = heapq.heappop(heap)
+            if kind == _ARRIVAL:
+                tx, packet = item
+                self.arriving = tx  # until collected: the SYN that makes a server keep state
+                hosts[who].receive(now, packet)
+            elif kind == _TIMER:
+                if self.armed.get((who, item)) != now:
+                    continue
+                self.armed[(who, item)] = None
+                hosts[who].on_timer(now, item)
+            elif kind == _FLOOD:
+                self._flood_syn(now, item)
+                trace.end_time = now
+                continue
+            else:
+                self._call(now, who, item)
+            trace.end_time = now
+            self._collect(now, hosts[who])
+            self.arriving = None
+        self._finish()
+        return trace
+
+    # ------------------------------------------------------------------ applications
+    def _connecter(self, client: Client):
+        srv = self.net.server
+
+        def connect(now: float) -> None:
+            conn = self.hosts[client.name].connect(now, srv.address, srv.port)
+            self.trace.clients[client.name].append(conn)
+            self._conn_trace(conn, now)
+        return connect
+
+    def _call(self, now: float, who: str, call) -> None:
+        try:
+            call(now)
+        except (ProtocolError, OSError) as error:  # what the application would see; the run goes on
+            self.trace.happenings.append(Happening(now, who, "call error", str(error)))
+
+    def _on_state(self, now: float, host: Host, conn: tuple, side: str, state: State) -> None:
+        """What the applications do when one of their connections changes state."""
+        if side == "client" and host.name in self.trace.clients:
+            client = next(c for c in self.net.clients if c.name == host.name)
+            if state is State.ESTABLISHED:
+                if client.data:
+                    self._push(now, _CALL, host.name, lambda t: host.send(t, conn, client.data))
+                self._push(now + client.close_after, _CALL, host.name, lambda t: host.close(t, conn))
+            elif state is State.CLOSE_WAIT:
+                self._push(now + 0.01, _CALL, host.name, lambda t: host.close(t, conn))
+        elif side == "server" and host.name == self.net.server.name and state is State.CLOSE_WAIT:
+            if conn in self.trace.accepted:
+                self._close_later(now, host, conn)
+            else:
+                self.close_on_accept.add(conn)
+
+    def _close_later(self, now: float, host: Host, conn: tuple) -> None:
+        self._push(now + self.net.server.close_delay, _CALL, host.name, lambda t: host.close(t, conn))
+
+    def _want_accept(self, now: float) -> None:
+        every = self.net.server.accept_every
+        if every is None or self.accept_at is not None:
+            return
+        self.accept_at = max(now, self.last_accept + every)
+        self._push(self.accept_at, _CALL, self.net.server.name, self._accept)
+
+    def _accept(self, now: float) -> None:
+        srv = self.net.server
+        host = self.hosts[srv.name]
+        self.accept_at = None
+        conn = host.accept(now, srv.port)
+        if conn is None:
+            return
+        self.last_accept = now
+        if conn in self.close_on_accept:
+            self.close_on_accept.discard(conn)
+            self._close_later(now, host, conn)
+        if host.listeners[srv.port].accept_queue:
+            self._want_accept(now)
+
+    def _flood_syn(self, now: float, i: int) -> None:
+        flood, rng, srv = self.net.flood, self.flood_rng, self.net.server
+        src = str(self.flood_net[rng.randrange(self.flood_net.num_addresses)])
+        sport, seq = rng.randrange(1024, 65536), rng.randrange(2**32)
+        packet = Packet(src, sport, srv.address, srv.port, Segment._trusted(Flags.SYN, seq, 0, 64240, b""))
+        self._transmit(now, "attacker", packet, False, (src, sport, srv.address, srv.port), None)
+        if i + 1 < self.flood_count:
+            self._push(flood.start + (i + 1) / flood.rate, _FLOOD, None, i + 1)
+
+    # ------------------------------------------------------------------ records
+    def _collect(self, now: float, host: Host) -> None:
+        trace = self.trace
+        for conn, side, rec in host.log:
+            kind = type(rec)
+            if kind is records.Sent:
+                self._transmit(rec.time, host.name, _packet(conn, side, rec.segment), rec.retransmission, conn, side)
+            elif kind is records.QueueLengths:
+                series = trace.queues.setdefault((host.name, rec.port), [])
+                if not series:
+                    trace.limits[(host.name, rec.port)] = host.listeners[rec.port].limit
+                series.append((rec.time, rec.syn, rec.accept))
+                if rec.accept > self.seen_accept_len:
+                    self._want_accept(rec.time)
+                self.seen_accept_len = rec.accept
+            elif kind is records.HostEvent:
+                detail = rec.detail if conn is None else f"{_conn_text(conn)} {rec.detail}".rstrip()
+                trace.happenings.append(Happening(rec.time, host.name, "host:" + rec.kind, detail))
+                if rec.kind == "accepted":
+                    trace.accepted[conn] = rec.time
+            else:
+                self._conn_trace(conn, rec.time).record(side, rec)
+                if kind is records.StateChange:
+                    self._on_state(rec.time, host, conn, side, rec.state)
+        host.log.clear()
+        armed = self.armed
+        for conn in host.touched:
+            deadline = host.deadline(conn)
+            key = (host.name, conn)
+            if deadline is not None and deadline != armed.get(key):
+                self._push(deadline, _TIMER, host.name, conn)
+            armed[key] = deadline
+        host.touched.clear()
+
+    def _conn_trace(self, conn: tuple, now: float) -> Trace:
+        """The Trace of one connection, made when something first happens to it."""
+        found = self.trace.connections.get(conn)
+        if found is not None:
+            return found
+        found = Trace(f"{self.net.name} {_conn_text(conn)}", dict(self.trace.params),
+                      states={who: [(now, State.CLOSED)] for who in SIDES},
+                      transitions={who: [] for who in SIDES}, outcomes={who: None for who in SIDES},
+                      delivered={who: b"" for who in SIDES}, end_time=now)
+        self.trace.connections[conn] = found
+        self.trace.ends[conn] = (self.by_address.get(conn[0], "attacker"), self.by_address.get(conn[2], conn[2]))
+        tx = self.arriving
+        if tx is not None and tx.conn == conn:  # the SYN that made the server keep state
+            found.transmissions.append(tx._replace(sender="client" if tx.sender != self.trace.ends[conn][1]
+                                                   else "server", to=None, conn=None))
+        return found
+
+    def _transmit(self, now: float, sender: str, packet: Packet, retransmission: bool, conn: tuple,
+                  side: str | None) -> None:
+        trace = self.trace
+        index = len(trace.transmissions) + 1
+        delay = self.link.carry(index)
+        to = self.by_address.get(packet.dst)
+        arrived = None if delay is None else now + delay
+        tx = Transmission(index, sender, packet.segment, now, arrived, delay is None, retransmission, False,
+                          to if to is not None else packet.dst, conn)
+        trace.transmissions.append(tx)
+        own = trace.connections.get(conn)
+        if own is not None:
+            own.transmissions.append(tx._replace(sender=side or "client", to=None, conn=None))
+        if arrived is not None and to is not None:
+            self._push(arrived, _ARRIVAL, to, (tx, packet))
+
+    def _finish(self) -> None:
+        trace = self.trace
+        for conn_trace in trace.connections.values():
+            last = [t for who in SIDES for t, _ in conn_trace.states[who][-1:]]
+            last += [tx.arrived_at or tx.sent_at for tx in conn_trace.transmissions[-1:]]
+            conn_trace.end_time = max(last)
+        first = next((conns[0] for conns in trace.clients.values() if conns), None)
+        if first is not None:
+            one = trace.connections[first]
+            trace.states, trace.transitions, trace.outcomes = one.states, one.transitions, one.outcomes
+            trace.delivered = one.delivered
+        else:
+            trace.states = {who: [(0.0, State.CLOSED)] for who in SIDES}
+            trace.transitions = {who: [] for who in SIDES}
+            trace.outcomes = {who: None for who in SIDES}
+            trace.delivered = {who: b"" for who in SIDES}
+
+
+def _packet(conn: tuple, side: str, seg: Segment) -> Packet:
+    if side == "client":
+        return Packet(conn[0], conn[1], conn[2], conn[3], seg)
+    return Packet(conn[2], conn[3], conn[0], conn[1], seg)
+
+
+def _conn_text(conn: tuple) -> str:
+    return f"{conn[0]}:{conn[1]}->{conn[2]}:{conn[3]}"
+
+
+def _checked_server(s: Server) -> Server:
+    check_address(s.address)
+    check_port("port", s.port)
+    check_int_range("backlog", s.backlog, 0, 2**31 - 1)
+    if s.accept_every is not None:
+        check_number("accept_every", s.accept_every, low=0.0)
+    check_number("close_delay", s.close_delay, low=0.0)
+    Sysctls.of(s.sysctls)
+    return s
+
+
+def _checked_client(c) -> Client:
+    if not isinstance(c, Client):
+        raise TypeError(f"clients must be Client entries, got {type(c).__name__}")
+    check_address(c.address)
+    check_number("at", c.at, low=0.0)
+    check_bytes("data", c.data)
+    check_number("close_after", c.close_after, low=0.0)
+    return c
+
+
+def _checked_flood(f: Flood) -> Flood:
+    check_number("rate", f.rate, low=0.0, high=1e6)
+    check_number("start", f.start, low=0.0)
+    check_number("duration", f.duration, low=0.0, high=3600.0)
+    try:
+        ipaddress.ip_network(f.sources)
+    except ValueError:
+        raise ValueError(f"flood sources must be an address block like '198.18.0.0/15', got {f.sources!r}") from None
+    return f
+
+
+# The named networks of many hosts, with their default settings (``tl.simulate("syn-flood")``).
+NETWORKS: dict[str, Network] = {net.name: net for net in (
+    syn_flood(),
+    accept_queue_full(),
+)}
