@@ -47,13 +47,15 @@ class Server(NamedTuple):
 
 
 class Client(NamedTuple):
-    """A legitimate client: connect() at ``at``, send ``data`` once connected, close ``close_after`` later."""
+    """A legitimate client: connect() at ``at``, send ``data`` once connected, close ``close_after`` later.
+    ``sysctls`` are its own host's settings (the ``sysctls`` of simulate() are the server's)."""
 
     name: str
     address: str
     at: float
     data: bytes = b"hello"
     close_after: float = 0.2
+    sysctls: dict | None = None  # the client host's own settings, e.g. {"tcp_syn_retries": 1}
 
 
 class Flood(NamedTuple):
@@ -131,7 +133,7 @@ def simulate_network(net: Network, *, delay: float = 0.05, jitter: float = 0.0, 
     options = dict(rto=rto, msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss)
     hosts = {net.server.name: Host(net.server.name, net.server.address, sysctls=server_sysctls, seed=seed, **options)}
     for c in net.clients:
-        hosts[c.name] = Host(c.name, c.address, seed=seed, **options)
+        hosts[c.name] = Host(c.name, c.address, sysctls=c.sysctls, seed=seed, **options)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
                   rto=float(rto), msl=float(msl), time_wait=2 * float(msl) if time_wait is None else float(time_wait),
                   delayed_ack=float(delayed_ack), mss=mss, backlog=net.server.backlog,
@@ -389,6 +391,7 @@ def _checked_client(c) -> Client:
     check_number("at", c.at, low=0.0)
     check_bytes("data", c.data)
     check_number("close_after", c.close_after, low=0.0)
+    Sysctls.of(c.sysctls)
     return c
 
 
