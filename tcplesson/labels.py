@@ -128,7 +128,7 @@ _EN = {
     "host.ACK dropped (accept queue full)": "handshake ACK dropped, accept queue full",
     "host.RST (accept queue full)": "handshake ACK answered with RST, accept queue full",
     "host.no socket": "RST: no socket",
-    "host.accepted": "accept()",
+    "host.accepted": "accept() took the connection",
     "ss.more": "... and {n} more sockets",
     "queues.title": "{host}: listen queues on port {port}",
     "queues.syn": "SYN queue (half-open)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -206,7 +207,8 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
 
 
 # Page-side helpers, installed once per page. Explorers are found by their parts: a VBox holding
-# exactly one play control, an image and an HTML summary (tl.explore's layout). The figure's
+# exactly one play control, an image and an HTML summary (tl.explore's layout); a flood explorer
+# holds no play control but a row with toggle buttons (tl.explore_flood's layout). The figure's
 # content is compared by SHA-256 of the PNG bytes behind the <img> (ipywidgets shows them through
 # a blob: URL that changes on every update, even for the same picture).
 # Draw each character alone on a canvas in the notebook's font; the pixels of two different
@@ -229,6 +231,10 @@ _PAGE_JS = r"""
 () => {
   if (window.__tcplesson) return;
   const isExplorer = (box) => box.querySelectorAll('.widget-play').length === 1
+      && box.querySelector(':scope > img.widget-image') && box.querySelector(':scope > .widget-html');
+  // tl.explore_flood's layout: rows of controls with a toggle-buttons row, no play control.
+  const isFloodExplorer = (box) => box.querySelectorAll('.widget-play').length === 0
+      && box.querySelector(':scope > .widget-hbox .widget-toggle-buttons')
       && box.querySelector(':scope > img.widget-image') && box.querySelector(':scope > .widget-html');
   // A widget output is an output area child of no MIME type (the widget renderer's own node).
   const isWidgetOutput = (out) => !out.hasAttribute('data-mime-type');
@@ -255,6 +261,11 @@ _PAGE_JS = r"""
     markExplorers() {
       const boxes = [...document.querySelectorAll('.jp-Notebook .widget-vbox')].filter(isExplorer);
       boxes.forEach((box, k) => box.setAttribute('data-explorer', String(k)));
+      return boxes.length;
+    },
+    markFloodExplorers() {
+      const boxes = [...document.querySelectorAll('.jp-Notebook .widget-vbox')].filter(isFloodExplorer);
+      boxes.forEach((box, k) => box.setAttribute('data-flood-explorer', String(k)));
       return boxes.length;
     },
     async digest(img) {
@@ -356,6 +367,11 @@ class NotebookPage:
         count = self.page.evaluate("() => window.__tcplesson.markExplorers()")
         return [ExplorerView(self, k) for k in range(count)]
 
+    def flood_explorers(self) -> list["FloodExplorerView"]:
+        """The tl.explore_flood() explorers on the page, in page order."""
+        count = self.page.evaluate("() => window.__tcplesson.markFloodExplorers()")
+        return [FloodExplorerView(self, k) for k in range(count)]
+
     @property
     def lang(self) -> str:
         """The lesson's language: the Chinese twins live in zh/."""
@@ -419,20 +435,18 @@ class NotebookPage:
         self.page.close()
 
 
-class ExplorerView:
-    """One tl.explore() explorer on the page: its controls, figure and summary line."""
+class FigureBoxView:
+    """What every explorer on the page has: sliders, a figure and a summary line under it.
 
-    def __init__(self, notebook: NotebookPage, k: int) -> None:
+    ``marker`` is the attribute the page helpers put on the explorer's box, ``k`` its number.
+    """
+
+    def __init__(self, notebook: NotebookPage, marker: str, k: int) -> None:
         self.notebook = notebook
         self.page = notebook.page
         self.timeout = 30.0  # for one kernel round trip and a redraw: generous
-        self.root = self.page.locator(f"[data-explorer='{k}']")
+        self.root = self.page.locator(f"[{marker}='{k}']")
         self.image = self.root.locator(":scope > img.widget-image")
-        # Found by its label: a box nobody can tell the purpose of would fail here.
-        drop = labels.text("control.drop", notebook.lang)
-        self.drop_box = self.root.locator(".widget-hbox").filter(
-            has=self.page.locator(f".widget-label:text-is('{drop}')")).locator(".jupyter-widget-tagsinput")
-        self.play_button = self.root.locator(".widget-play button").first
 
     def slider(self, label: str):
         """(handle, readout) of the slider whose label reads ``label``."""
@@ -463,27 +477,6 @@ class ExplorerView:
             return now if (now == expect if expect is not None else now != before) else None
 
         return wait_until(moved, self.timeout, f"the {label!r} readout after {key}")
-
-    def drops(self) -> list[str]:
-        return [t.strip() for t in self.drop_box.locator(".jupyter-widget-tag:not(input)").all_inner_texts()]
-
-    def add_drop(self, number: int) -> None:
-        """Type a segment number into the drop box and leave it with Tab, which commits it.
-
-        (Enter does not: the tags box adds a tag on the input's "change" event, which JupyterLab
-        does not get on Enter; see jupyterlab/jupyterlab#6555.)
-        """
-        self.drop_box.click()
-        field = self.drop_box.locator("input")
-        field.press_sequentially(str(number))
-        field.press("Tab")
-        wait_until(lambda: str(number) in self.drops(), self.timeout, f"tag {number} in the drop box")
-
-    def clear_drops(self) -> None:
-        """Click the x of every tag in the drop box."""
-        while count := len(self.drops()):
-            self.drop_box.locator(".jupyter-widget-tag-close").first.click()
-            wait_until(lambda: len(self.drops()) < count, self.timeout, "a tag to go away")
 
     def settle(self, what: str, summary_ok, figure_ok=lambda digest: True) -> tuple[str, str]:
         """Wait until the summary satisfies ``summary_ok`` and the figure's digest ``figure_ok``;
@@ -516,3 +509,58 @@ class ExplorerView:
         with self.notebook.tall():
             self.root.scroll_into_view_if_needed()
             self.root.screenshot(path=str(path))
+
+
+class ExplorerView(FigureBoxView):
+    """One tl.explore() explorer on the page: its controls, figure and summary line."""
+
+    def __init__(self, notebook: NotebookPage, k: int) -> None:
+        super().__init__(notebook, "data-explorer", k)
+        # Found by its label: a box nobody can tell the purpose of would fail here.
+        drop = labels.text("control.drop", notebook.lang)
+        self.drop_box = self.root.locator(".widget-hbox").filter(
+            has=self.page.locator(f".widget-label:text-is('{drop}')")).locator(".jupyter-widget-tagsinput")
+        self.play_button = self.root.locator(".widget-play button").first
+
+    def drops(self) -> list[str]:
+        return [t.strip() for t in self.drop_box.locator(".jupyter-widget-tag:not(input)").all_inner_texts()]
+
+    def add_drop(self, number: int) -> None:
+        """Type a segment number into the drop box and leave it with Tab, which commits it.
+
+        (Enter does not: the tags box adds a tag on the input's "change" event, which JupyterLab
+        does not get on Enter; see jupyterlab/jupyterlab#6555.)
+        """
+        self.drop_box.click()
+        field = self.drop_box.locator("input")
+        field.press_sequentially(str(number))
+        field.press("Tab")
+        wait_until(lambda: str(number) in self.drops(), self.timeout, f"tag {number} in the drop box")
+
+    def clear_drops(self) -> None:
+        """Click the x of every tag in the drop box."""
+        while count := len(self.drops()):
+            self.drop_box.locator(".jupyter-widget-tag-close").first.click()
+            wait_until(lambda: len(self.drops()) < count, self.timeout, "a tag to go away")
+
+
+class FloodExplorerView(FigureBoxView):
+    """One tl.explore_flood() explorer on the page: sliders, the tcp_syncookies buttons, the queue
+    plot and the summary line."""
+
+    def __init__(self, notebook: NotebookPage, k: int) -> None:
+        super().__init__(notebook, "data-flood-explorer", k)
+        self.buttons = self.root.locator(".widget-toggle-buttons .widget-toggle-button")
+
+    def chosen(self) -> str:
+        """The label of the toggle button pressed now (ipywidgets marks it mod-active)."""
+        return self.root.locator(".widget-toggle-buttons .widget-toggle-button.mod-active").text_content().strip()
+
+    def choose(self, label: str) -> None:
+        """Click the toggle button that reads ``label`` and wait until it shows as pressed."""
+        self.buttons.filter(has_text=re.compile(f"^{re.escape(label)}$")).click()
+        wait_until(lambda: self.chosen() == label, self.timeout, f"the {label!r} button to be pressed")
+
+    def readout(self, label: str) -> str:
+        """What the slider labelled ``label`` reads now."""
+        return self.slider(label)[1].text_content().strip()

@@ -24,11 +24,12 @@ import pytest
 
 from _lab import REPO, Lab, NotebookPage, chromium, lab_command, missing_browser_tools, wait_until
 
-from tcplesson import labels
+from tcplesson import explore_flood, labels
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+CHINESE_NOTEBOOKS = sorted(f"zh/{p.name}" for p in (REPO / "notebooks" / "zh").glob("*.ipynb"))
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 
 
@@ -38,6 +39,7 @@ def code_of(name: str) -> str:
 
 
 WITH_EXPLORERS = [name for name in NOTEBOOKS if "explore(" in code_of(name)]
+WITH_FLOOD_EXPLORERS = [name for name in NOTEBOOKS + CHINESE_NOTEBOOKS if "explore_flood(" in code_of(name)]
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,8 @@ def notebook(course, browser, request):
         lab.api(f"/api/sessions/{session['id']}", method="DELETE")
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, indirect=True)
+@pytest.mark.parametrize("notebook", NOTEBOOKS + [n for n in WITH_FLOOD_EXPLORERS if n.startswith("zh/")],
+                         indirect=True)
 def test_every_cell_runs_and_every_widget_renders(notebook):
     problems = notebook.widget_problems()
     cells = notebook.cells()
@@ -164,6 +167,68 @@ def test_explorers_follow_the_controls(notebook):
         record = ex.record()
         assert record["removed"] == 0 and record["resized"] == [], f"the figure flickered: {record}"
         ex.screenshot(SCREENSHOTS / f"{notebook.name.removesuffix('.ipynb')}-explorer{k}.png")
+
+
+def flood_run(settings: dict, lang: str) -> tuple[str, list[dict]]:
+    """(summary, connect() times) of the flood explorer's run for ``settings``, computed here in
+    Python with the same model the kernel runs: what the page must show for those controls."""
+    trace = explore_flood(**settings, lang=lang).trace
+    return trace.summary(lang), trace.connect_times()
+
+
+@pytest.mark.parametrize("notebook", WITH_FLOOD_EXPLORERS, indirect=True)
+def test_the_flood_explorer_follows_its_controls(notebook):
+    """A student under the SYN flood: cookies off, then on, then off again; the backlog moved.
+
+    The summary must be the model's for the controls on show, and it must say what the protocol
+    implies: with tcp_syncookies=0 the full SYN queue drops SYNs, so some client waits for a SYN
+    retransmission (at least the initial RTO, 1 s: RFC 6298 section 2.1, Linux TCP_TIMEOUT_INIT);
+    with tcp_syncookies=1 every SYN gets a cookie SYN,ACK (tcp_conn_request in
+    net/ipv4/tcp_input.c), so every client gets in within its first round trip.
+    """
+    notebook.widget_problems()  # waits until the widgets are drawn
+    (ex,) = notebook.flood_explorers()
+    ex.root.scroll_into_view_if_needed()  # section 8, where the student scrolls to
+    ex.watch()
+    lang = notebook.lang
+    t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
+    off, when_full = t("flood.cookies0"), t("flood.cookies1")
+    cookies = {t(f"flood.cookies{v}"): v for v in (0, 1, 2)}
+    settings = {name: int(ex.readout(t(f"flood.{name}"))) for name in ("rate", "backlog", "synack_retries")}
+    settings["cookies"] = cookies[ex.chosen()]
+    assert settings["cookies"] == 0, "the lesson's explorer starts with cookies off"
+    clients = t("net.clients", n=10, ok=10)
+    dropped, cookie_sent = t("host.SYN dropped (SYN queue full)"), t("host.cookie sent")
+
+    # Cookies off: the SYN queue overflows, SYNs are dropped, some client retransmits its SYN.
+    expected0, times0 = flood_run(settings, lang)
+    summary0, figure0 = ex.settle("the run with cookies off", expected0.__eq__)
+    assert dropped in summary0 and cookie_sent not in summary0
+    assert max(r["connected"] for r in times0 if r["connected"] is not None) >= 1.0
+
+    # Cookies when full: no SYN of a client is dropped; all of them in, each within one round trip.
+    ex.choose(when_full)
+    expected1, times1 = flood_run(dict(settings, cookies=1), lang)
+    summary1, figure1 = ex.settle("the run with cookies when full", expected1.__eq__, figure0.__ne__)
+    assert clients in summary1 and cookie_sent in summary1 and dropped not in summary1
+    assert all(r["connected"] is not None and r["connected"] < 1.0 for r in times1)
+
+    # Cookies off again: the same run, the same picture byte for byte.
+    ex.choose(off)
+    ex.settle("the run with cookies off again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+
+    # One more slot in the backlog: the model's summary for it, then back to the first run.
+    backlog = t("flood.backlog")
+    assert ex.press(backlog, "ArrowRight") == str(settings["backlog"] + 1)
+    expected2, _ = flood_run(dict(settings, backlog=settings["backlog"] + 1), lang)
+    assert expected2 != expected0, "the model gives the same summary for two backlogs: pick another key"
+    ex.settle("the run with one more backlog slot", expected2.__eq__, figure0.__ne__)
+    assert ex.press(backlog, "ArrowLeft") == str(settings["backlog"])
+    ex.settle("the first run again, the same picture byte for byte", summary0.__eq__, figure0.__eq__)
+
+    record = ex.record()
+    assert record["removed"] == 0 and record["resized"] == [], f"the figure flickered: {record}"
+    ex.screenshot(SCREENSHOTS / f"{notebook.name.removesuffix('.ipynb').replace('/', '-')}-flood-explorer.png")
 
 
 CHINESE_LESSON = "zh/02_three_way_handshake.ipynb"

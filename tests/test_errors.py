@@ -60,7 +60,7 @@ def test_unknown_scenario_lists_the_known_ones():
 
 @pytest.mark.parametrize("scenario", [42, None, {"steps": []}])
 def test_scenario_of_the_wrong_type(scenario):
-    with pytest.raises(TypeError, match="scenario must be a name, a Scenario or a list of steps"):
+    with pytest.raises(TypeError, match="scenario must be a name, a Scenario, a Network or a list of steps"):
         tl.simulate(scenario)
 
 
