@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_pcap.py
 
-1. Trace.to_pcap of a lossless `lifecycle` (7 segments), files per second.
+1. write_pcap of a lossless `lifecycle` (7 segments), files per second.
 2. read_pcap of a shipped Linux capture (half-close, 9 segments), files per second.
 3. read_pcap per segment as a connection grows: a half-close carrying 10, 100 and 1,000 data
    segments, written and read back; the cost per segment should stay roughly flat.
@@ -23,7 +23,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.pcap"
         trace = tl.simulate("lifecycle")
-        print(f"to_pcap, lifecycle (7 segments):   {per_second(lambda: trace.to_pcap(out)):8.0f} files/s")
+        print(f"write_pcap, lifecycle (7 segments): {per_second(lambda: tl.write_pcap(trace, out)):6.0f} files/s")
         shipped = DATA / "half-close.pcap"
         print(f"read_pcap, Linux half-close (9):   {per_second(lambda: tl.read_pcap(shipped)):8.0f} files/s")
         for n in (10, 100, 1000):
@@ -31,7 +31,7 @@ def main() -> None:
                      ("client", "send", "ESTABLISHED+0.1", b"x" * 1460 * n), ("client", "close", "ESTABLISHED+60"),
                      ("server", "close", "CLOSE-WAIT+0.1")]
             big = tl.simulate(tl.Scenario(f"bulk-{n}", steps))
-            path = big.to_pcap(Path(tmp) / f"bulk{n}.pcap")
+            path = tl.write_pcap(big, Path(tmp) / f"bulk{n}.pcap")
             start = time.perf_counter()
             got = tl.read_pcap(path, time_wait=big.params["time_wait"])[0]
             spent = time.perf_counter() - start

@@ -3,7 +3,7 @@
     sudo .venv/bin/python -m tcplesson.capture --out notebooks/data              # every scenario
     sudo .venv/bin/python -m tcplesson.capture --out /tmp/caps half-close refused
 
-For each scenario of ``tcplesson.linux.SCENARIOS`` this makes the socket calls of its script on
+For each scenario of ``tcplesson.linux.SCRIPTS`` this makes the socket calls of its script on
 127.0.0.1 while ``tcpdump -i lo`` records the port, and after every call it asks ``ss -tanoi`` for
 the state of each socket. It writes NAME.pcap (the scenario's TCP segments, exactly as tcpdump
 saw them) and NAME.json (the calls with their times, what ``ss`` showed after each, the kernel
@@ -59,7 +59,7 @@ def missing() -> str | None:
 
 def capture(name, out_dir) -> dict:
     """Run one scenario for real; write NAME.pcap and NAME.json into ``out_dir`` and return the record."""
-    sc = linux.scenario(name)
+    sc = linux.script(name)
     if not isinstance(out_dir, (str, os.PathLike)):
         raise TypeError(f"out_dir must be a directory name, got {type(out_dir).__name__}")
     reason = missing()
@@ -68,7 +68,7 @@ def capture(name, out_dir) -> dict:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tcplesson-") as tmp:
-        run = _Run(sc, Path(tmp) / "raw.pcap")
+        run = _Capture(sc, Path(tmp) / "raw.pcap")
         try:
             record = run.go()
         finally:
@@ -79,8 +79,8 @@ def capture(name, out_dir) -> dict:
     return record
 
 
-class _Run:
-    def __init__(self, sc: linux.LinuxScenario, raw: Path) -> None:
+class _Capture:
+    def __init__(self, sc: linux.Script, raw: Path) -> None:
         self.sc, self.raw = sc, raw
         self.socks: dict[str, socket.socket | None] = {"client": None, "server": None}
         first = self._socket()
@@ -286,13 +286,13 @@ def _version(cmd: list[str]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tcplesson.capture", description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                        help=f"which to run (default: all): {', '.join(linux.SCENARIOS)}")
+                        help=f"which to run (default: all): {', '.join(linux.SCRIPTS)}")
     parser.add_argument("--out", default="captures", help="directory for NAME.pcap and NAME.json (default: captures)")
     args = parser.parse_args(argv)
-    names = args.scenarios or list(linux.SCENARIOS)
+    names = args.scenarios or list(linux.SCRIPTS)
     for name in names:
-        if name not in linux.SCENARIOS:
-            parser.error(f"unknown scenario {name!r}; choose from: {', '.join(linux.SCENARIOS)}")
+        if name not in linux.SCRIPTS:
+            parser.error(f"unknown scenario {name!r}; choose from: {', '.join(linux.SCRIPTS)}")
     reason = missing()
     if reason:
         print(f"cannot capture: {reason}", file=sys.stderr)

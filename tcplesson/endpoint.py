@@ -28,6 +28,13 @@ F_SYN_ACK, F_FIN_ACK, F_PSH_ACK, F_RST_ACK = (Flags.SYN | Flags.ACK, Flags.FIN |
 RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
 ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
 INVALID_ACK_INTERVAL = 0.5  # Linux's tcp_invalid_ratelimit: answers to unacceptable segments
+_INF = float("inf")
+# The per-segment paths below write seq_lt/seq_le/seq_diff/seq_add (segment.py) out as arithmetic
+# on the 32-bit circle: seq_add(a, n) is (a + n) % SEQ_MOD, seq_lt(a, b) is
+# (a - b + _HALF) % SEQ_MOD < _HALF, seq_le the same with <=.
+_HALF = 2**31
+_SYNCHRONIZED = frozenset(s for s in State if s.synchronized)
+_FORGETS = (State.CLOSED, State.LISTEN)  # entering these deletes the TCB
 
 
 class ProtocolError(Exception):
@@ -40,8 +47,8 @@ def reset_for(seg: Segment) -> Segment | None:
     if f & RST:
         return None
     if f & ACK:
-        return Segment._trusted(F_RST, seg.ack, 0, 0, b"")
-    return Segment._trusted(F_RST_ACK, 0, seg.end_seq, 0, b"")
+        return Segment.unchecked(F_RST, seg.ack, 0, 0, b"")
+    return Segment.unchecked(F_RST_ACK, 0, seg.end_seq, 0, b"")
 
 
 class Endpoint:
@@ -75,6 +82,7 @@ class Endpoint:
         self.auto_read = bool(auto_read)
         self.isn_clock = bool(isn_clock)
         self._table = lookup_table(handshake)
+        self._rules = _RULES[self.handshake]
 
         self.state = State.CLOSED
         self.outcome: str | None = None
@@ -157,16 +165,19 @@ class Endpoint:
             raise TypeError(f"segment must be a Segment, got {type(segment).__name__}")
         self._begin(now)
         self._segment(now, segment)
-        while self.rcv_nxt in self._held and self.state.synchronized:
+        while self._held and self.rcv_nxt in self._held and self.state in _SYNCHRONIZED:
             self._segment(now, self._held.pop(self.rcv_nxt))
         return self._finish()
 
     def next_deadline(self) -> float | None:
         """The earliest time at which on_timer() has work to do, or None."""
         best = self._rtx_at
-        for t in (self._delack_at, self._tw_at):
-            if t is not None and (best is None or t < best):
-                best = t
+        t = self._delack_at
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self._tw_at
+        if t is not None and (best is None or t < best):
+            best = t
         return best
 
     def on_timer(self, now: float) -> list[Segment]:
@@ -200,23 +211,24 @@ class Endpoint:
         self._run(now, call)
 
     def _run(self, now: float, event: str, segment: Segment | None = None) -> None:
-        row = self._table.get((self.state, event))
-        if row is None:
+        rule = self._rules.get((self.state, event))
+        if rule is None:
             if segment is not None:
                 self._drop(now, segment, f"no rule for {event} in {self.state}")
             elif event in ("rto", "give_up", "give_up_passive"):
                 self._rtx_at = None
             return
-        for action in row.actions:
-            _ACTION_METHODS[action](self, now, segment)
-        if row.next is not self.state:
-            self.state = row.next
-            self.log.append(records.StateChange(now, row.next, event))
-            if row.next in (State.CLOSED, State.LISTEN):
+        new, actions = rule
+        for action in actions:
+            action(self, now, segment)
+        if new is not self.state:
+            self.state = new
+            self.log.append(records.StateChange(now, new, event))
+            if new in _FORGETS:
                 self._reset_tcb()
 
     def _begin(self, now: float) -> None:
-        if not (type(now) is float and self._now <= now < float("inf")):  # the common case is cheap
+        if not (type(now) is float and self._now <= now < _INF):  # the common case is cheap
             now = check_number("now", now)
         if now < self._now:
             raise ValueError(f"now must not go back in time: got {now}, the last call was at {self._now}")
@@ -236,13 +248,13 @@ class Endpoint:
         self._unsent: deque[bytes] = deque()  # data the application sent that is not on the wire yet
         self._fin_pending = False
         self.fin_seq: int | None = None
-        self._rtx_queue: deque[list] = deque()  # [segment, first sent at, retransmitted]
+        self._rtx_queue: deque[list] = deque()  # [segment, first sent at, retransmitted, its end_seq]
         self._rtx_at: float | None = None
         self._tw_at: float | None = None
         self._delack_at: float | None = None
         self._ack_owed = False
         self._held: dict[int, Segment] = {}
-        self._last_invalid_ack = float("-inf")
+        self._last_invalid_ack = -_INF
         self.retries = 0
         self.rto = self.rto_initial
         self.srtt: float | None = None
@@ -319,25 +331,26 @@ class Endpoint:
         if st is State.SYN_RECEIVED:
             if not self._acks_new(seg):
                 return self._run(now, "rcv_bad_ack", seg)
-        elif seq_lt(self.snd_nxt, seg.ack):
+        elif (self.snd_nxt - seg.ack + _HALF) % SEQ_MOD < _HALF:  # seq_lt(SND.NXT, SEG.ACK)
             return self._run(now, "rcv_unacceptable", seg)  # acknowledges something never sent
         self._take_ack(now, seg)
-        seg = self._trim(seg)
+        if seg.payload:
+            seg = self._trim(seg)
         if seg.seq != self.rcv_nxt and (seg.payload or f & FIN):
             # Text that is not next in line. RFC 9293 3.10.7.4 takes the ACK field (fifth check)
             # before the text (seventh): an ACK that moves the state on does so first (SYN-RECEIVED
             # -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, ...), then the text waits in the new state.
             event = self._ack_event(False)
             if event != "rcv_ack":
-                self._run(now, event, Segment._trusted(F_ACK, seg.seq, seg.ack, seg.window, b""))
+                self._run(now, event, Segment.unchecked(F_ACK, seg.seq, seg.ack, seg.window, b""))
             return self._run(now, "rcv_out_of_order", seg)
         self._run(now, self._ack_event(bool(f & FIN)), seg)
 
     def _ack_event(self, fin: bool) -> str:
         st = self.state
-        fin_acked = self.fin_seq is not None and seq_lt(self.fin_seq, self.snd_una)
         if st is State.SYN_RECEIVED:
             return "rcv_fin" if fin else "rcv_ack_of_syn"
+        fin_acked = self.fin_seq is not None and (self.fin_seq - self.snd_una + _HALF) % SEQ_MOD < _HALF
         if st is State.FIN_WAIT_1 and fin:
             return "rcv_fin_ack_of_fin" if fin_acked else "rcv_fin"
         if st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK) and fin_acked:
@@ -346,38 +359,41 @@ class Endpoint:
 
     def _acceptable(self, seg: Segment) -> bool:
         """The sequence check of RFC 9293 section 3.10.7.4, table 6 (the receive window is never 0 here)."""
-        start = seq_diff(seg.seq, self.rcv_nxt)
-        if seg.seq_len == 0:
-            return 0 <= start < MAX_WINDOW
-        last = start + seg.seq_len - 1
-        return 0 <= start < MAX_WINDOW or 0 <= last < MAX_WINDOW
+        start = (seg.seq - self.rcv_nxt + _HALF) % SEQ_MOD - _HALF  # seq_diff(SEG.SEQ, RCV.NXT)
+        if 0 <= start < MAX_WINDOW:
+            return True
+        length = seg.seq_len
+        return length > 0 and 0 <= start + length - 1 < MAX_WINDOW
 
     def _acks_new(self, seg: Segment) -> bool:
-        return seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt)
+        """SND.UNA < SEG.ACK =< SND.NXT."""
+        ack = seg.ack
+        return (self.snd_una - ack + _HALF) % SEQ_MOD < _HALF and (ack - self.snd_nxt + _HALF) % SEQ_MOD <= _HALF
 
     def _trim(self, seg: Segment) -> Segment:
         """Cut off the bytes we already have (a retransmission that overlaps what arrived)."""
         skip = seq_diff(self.rcv_nxt, seg.seq)
         if skip <= 0 or not seg.payload:
             return seg
-        return Segment._trusted(seg.flags, self.rcv_nxt, seg.ack, seg.window, seg.payload[skip:])
+        return Segment.unchecked(seg.flags, self.rcv_nxt, seg.ack, seg.window, seg.payload[skip:])
 
     def _take_ack(self, now: float, seg: Segment) -> None:
         """Advance SND.UNA, take an RTT sample (Karn's rule) and rearm the retransmission timer."""
         self.snd_wnd = seg.window
         if not self._acks_new(seg):
             return
-        queue, sample = self._rtx_queue, None
-        while queue and seq_le(queue[0][0].end_seq, seg.ack):
+        queue, sample, ack = self._rtx_queue, None, seg.ack
+        while queue and (queue[0][3] - ack + _HALF) % SEQ_MOD <= _HALF:  # seq_le(its end, SEG.ACK)
             entry = queue.popleft()
             sample = None if entry[2] else now - entry[1]
-        self.snd_una = seg.ack
+        self.snd_una = ack
         if sample is not None:
             self._rtt_sample(sample)
         self.retries = 0
         self.rto = self._computed_rto()
         self._rtx_at = now + self.rto if queue else None
-        self._push(now)
+        if self._unsent or self._fin_pending:
+            self._push(now)
 
     def _rtt_sample(self, r: float) -> None:
         """RFC 6298 section 2: smoothed RTT and its variation."""
@@ -398,14 +414,16 @@ class Endpoint:
     # ------------------------------------------------------------------ sending
     def _send(self, now: float, flags: Flags, seq: int, payload: bytes = b"", *,
               retransmission: bool = False) -> Segment:
-        has_ack = int(flags) & ACK
-        ack = self.rcv_nxt if has_ack else 0
-        seg = self._emit(now, Segment._trusted(flags, seq, ack, MAX_WINDOW, payload), retransmission)
-        if has_ack:
+        f = int(flags)
+        if f & ACK:
+            seg = self._emit(now, Segment.unchecked(flags, seq, self.rcv_nxt, MAX_WINDOW, payload), retransmission)
             self._ack_owed = False
             self._delack_at = None
-        if seg.seq_len and not retransmission:
-            self._rtx_queue.append([seg, now, False])
+        else:
+            seg = self._emit(now, Segment.unchecked(flags, seq, 0, MAX_WINDOW, payload), retransmission)
+        length = len(payload) + (f >> 1 & 1) + (f & 1)  # SEG.LEN, as Segment.seq_len
+        if length and not retransmission:
+            self._rtx_queue.append([seg, now, False, (seq + length) % SEQ_MOD])
             if self._rtx_at is None:
                 self._rtx_at = now + self.rto
         return seg
@@ -420,20 +438,21 @@ class Endpoint:
         unsent = self._unsent
         while unsent:
             # Send whole segments only, never a sliver of window (RFC 9293 3.8.6.2.1, SWS avoidance).
-            if len(unsent[0]) > self.snd_wnd - seq_diff(self.snd_nxt, self.snd_una):
+            in_flight = (self.snd_nxt - self.snd_una + _HALF) % SEQ_MOD - _HALF  # seq_diff
+            if len(unsent[0]) > self.snd_wnd - in_flight:
                 break
             chunk = unsent.popleft()
             self._send(now, F_PSH_ACK, self.snd_nxt, chunk)
-            self.snd_nxt = seq_add(self.snd_nxt, len(chunk))
+            self.snd_nxt = (self.snd_nxt + len(chunk)) % SEQ_MOD
         if self._fin_pending and not unsent and self.fin_seq is None:
             self.fin_seq = self.snd_nxt
             self._send(now, F_FIN_ACK, self.snd_nxt)
-            self.snd_nxt = seq_add(self.snd_nxt, 1)
+            self.snd_nxt = (self.snd_nxt + 1) % SEQ_MOD
 
     # ------------------------------------------------------------------ actions named in the table
     def _do_learn_isn(self, now: float, seg: Segment) -> None:
         self.irs = seg.seq
-        self.rcv_nxt = seq_add(seg.seq, 1)
+        self.rcv_nxt = (seg.seq + 1) % SEQ_MOD
         self.snd_wnd = seg.window
         if seg.payload:
             self._drop(now, seg, "data on a SYN is not delivered (no TCP Fast Open)")
@@ -443,7 +462,7 @@ class Endpoint:
 
     def _do_syn(self, now: float, seg) -> None:
         self._send(now, F_SYN, self.iss)
-        self.snd_nxt = seq_add(self.iss, 1)
+        self.snd_nxt = (self.iss + 1) % SEQ_MOD
 
     def _do_syn_ack(self, now: float, seg) -> None:
         if self.iss is None:  # a listener picks its ISN when the SYN arrives
@@ -451,14 +470,14 @@ class Endpoint:
             self.snd_una = self.snd_nxt = self.iss
         if self.snd_nxt == self.iss:
             self._send(now, F_SYN_ACK, self.iss)
-            self.snd_nxt = seq_add(self.iss, 1)
+            self.snd_nxt = (self.iss + 1) % SEQ_MOD
             return
         # Our SYN is out already: a simultaneous open (the queued bare SYN becomes this SYN,ACK)
         # or, in the two-way counterfactual, a repeat of an acceptance nobody acknowledges.
         queued = self._rtx_queue[0] if self._rtx_queue else None
         sent = self._send(now, F_SYN_ACK, self.iss, retransmission=queued is None)
         if queued is not None:
-            queued[0] = sent
+            queued[0], queued[3] = sent, seq_add(self.iss, 1)  # the entry now stands for this SYN,ACK
 
     def _do_assume_acked(self, now: float, seg) -> None:
         self.snd_una = self.snd_nxt
@@ -481,14 +500,14 @@ class Endpoint:
 
     def _do_deliver(self, now: float, seg: Segment) -> None:
         if seg.payload:
-            self.rcv_nxt = seq_add(self.rcv_nxt, len(seg.payload))
+            self.rcv_nxt = (self.rcv_nxt + len(seg.payload)) % SEQ_MOD
             self.log.append(records.Delivered(now, seg.payload))
             self.received += seg.payload
             if self.auto_read:
                 self.received.clear()
             self._do_ack(now, seg)
         if int(seg.flags) & FIN:
-            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+            self.rcv_nxt = (self.rcv_nxt + 1) % SEQ_MOD
 
     def _do_hold(self, now: float, seg: Segment) -> None:
         self._held[seg.seq] = seg
@@ -504,7 +523,7 @@ class Endpoint:
         self._emit(now, reset_for(seg))  # never asked for an RST: the table's rows exclude it
 
     def _do_rst(self, now: float, seg) -> None:
-        self._emit(now, Segment._trusted(F_RST, self.snd_nxt, 0, 0, b""))
+        self._emit(now, Segment.unchecked(F_RST, self.snd_nxt, 0, 0, b""))
 
     def _do_retransmit(self, now: float, seg) -> None:
         self.retries += 1
@@ -537,5 +556,9 @@ class Endpoint:
         return f"<Endpoint {self.name} {self.state}>"
 
 
-# The table names actions; each is the Endpoint method _do_<name>.
+# The table names actions; each is the Endpoint method _do_<name>. _run takes each row as
+# (next state, action methods), looked up once here rather than by name on every event.
 _ACTION_METHODS = {name: getattr(Endpoint, "_do_" + name) for name in ACTIONS}
+_RULES = {handshake: {key: (row.next, tuple(_ACTION_METHODS[a] for a in row.actions))
+                      for key, row in lookup_table(handshake).items()}
+          for handshake in HANDSHAKES}

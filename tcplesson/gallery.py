@@ -19,6 +19,8 @@ DPI = 100
 def _items():
     """(file name, function that draws and returns an Axes), in the order a course meets them."""
     from . import figures
+    from .figures.queues import plot_queues
+    from .network import accept_queue_full, syn_flood
     from .scenarios import SCENARIOS, Scenario
     from .segment import Flags, Segment
     from .simulator import simulate
@@ -66,6 +68,9 @@ def _items():
         ("timeline_simultaneous-close", lambda: figures.plot_timeline(simulate("simultaneous-close", **ISNS))),
         ("timeline_handshake", lambda: figures.plot_timeline(simulate("handshake", **ISNS))),
         ("timeline_handshake_gives_up", lambda: figures.plot_timeline(simulate("handshake", drop=range(1, 8), **ISNS))),
+        ("queues_syn-flood_cookies0", lambda: plot_queues(simulate(syn_flood(cookies=0), delay=0.01))),
+        ("queues_syn-flood_cookies1", lambda: plot_queues(simulate(syn_flood(cookies=1), delay=0.01))),
+        ("ladder_accept-queue-full_client4", lambda: figures.plot_ladder(simulate(accept_queue_full()).connection("client4"))),
     ]
     return items
 

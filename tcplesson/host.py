@@ -51,6 +51,8 @@ HOST_EVENTS = {
     "no socket": "RFC 9293 3.10.7.1: no connection and no listener; RST (an RST is ignored)",
     "accepted": "accept() took a connection from the accept queue",
 }
+# The kinds that discard an arriving segment without an answer (its detail is the segment).
+DROPS = tuple(kind for kind in HOST_EVENTS if " dropped (" in kind)
 
 
 class HostRecord(NamedTuple):
@@ -245,7 +247,7 @@ class Host:
                 return self._event(now, "SYN dropped (tcp_max_syn_backlog)", conn, str(seg))
         if want_cookie:
             cookie = syncookies.make(self._secret, conn, seg.seq, now, self._options["mss"])
-            reply = Segment._trusted(Flags.SYN | Flags.ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
+            reply = Segment.unchecked(Flags.SYN | Flags.ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
             return self._stateless(now, conn, "server", reply, "cookie sent")
         endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries)
         self.sides[conn] = "server"
@@ -271,7 +273,7 @@ class Host:
         self.sides[conn] = "server"
         endpoint.listen(now)
         irs = (seg.seq - 1) % SEQ_MOD
-        endpoint.accept_cookie(now, Segment._trusted(Flags.SYN, irs, 0, seg.window, b""), (seg.ack - 1) % SEQ_MOD)
+        endpoint.accept_cookie(now, Segment.unchecked(Flags.SYN, irs, 0, seg.window, b""), (seg.ack - 1) % SEQ_MOD)
         self._event(now, "cookie accepted", conn, str(seg))
         listener.syn_queue[conn] = endpoint  # for the moment the ACK takes to move it on
         self._request_of[conn] = listener

@@ -1,6 +1,6 @@
 """The real Linux stack next to the model: the socket-call scripts, the model runs of the same calls, the comparison.
 
-Each LinuxScenario is one script of socket calls on 127.0.0.1 (``python -m tcplesson.capture``
+Each Script is a list of socket calls on 127.0.0.1 (``python -m tcplesson.capture``
 runs it for real, as root, and records the segments with tcpdump and the states with ``ss``)
 and, call by call, the model steps that mean the same. ``simulate_linux`` runs those steps in the
 model with settings that make it behave like Linux where Linux departs from the bare RFC:
@@ -33,8 +33,8 @@ from .trace import SIDES, Trace, columns, pad
 LINUX = dict(delay=1e-5, time_wait=60.0, delayed_ack=0.04, mss=65495, rto=1.0)
 
 # The socket calls a script may make (capture.py carries them out).
-ACTIONS = ("listen", "connect", "connect_self", "accept", "send", "recv", "recv_eof", "wait_readable",
-           "shutdown", "close")
+SOCKET_CALLS = ("listen", "connect", "connect_self", "accept", "send", "recv", "recv_eof", "wait_readable",
+                "shutdown", "close")
 
 
 class Call(NamedTuple):
@@ -54,7 +54,7 @@ class Call(NamedTuple):
     look: bool = True
 
 
-class LinuxScenario(NamedTuple):
+class Script(NamedTuple):
     """A script of socket calls; ``settled`` is the state ``ss`` must show for each side at the end
     (None: no socket left), ``auto_read`` whether the model's applications read what arrives."""
 
@@ -76,8 +76,8 @@ class LinuxScenario(NamedTuple):
 def _c(who, action, pause=0.0, *model, data=b"", expect="", look=True) -> Call:
     if who not in SIDES:
         raise ValueError(f"who must be 'client' or 'server', got {who!r}")
-    if action not in ACTIONS:
-        raise ValueError(f"unknown socket call {action!r}; the capture script knows: {', '.join(ACTIONS)}")
+    if action not in SOCKET_CALLS:
+        raise ValueError(f"unknown socket call {action!r}; the capture script knows: {', '.join(SOCKET_CALLS)}")
     return Call(who, action, pause, tuple(model), data, expect, look)
 
 
@@ -85,25 +85,25 @@ _OPEN = (_c("server", "listen", 0, ("server", "listen", 0)),
          _c("client", "connect", 0, ("client", "connect", 0)),
          _c("server", "accept"))
 
-SCENARIOS: dict[str, LinuxScenario] = {s.name: s for s in (
-    LinuxScenario("client-closes-first", "the client closes; 0.2 s later the server closes too: four segments", _OPEN + (
+SCRIPTS: dict[str, Script] = {s.name: s for s in (
+    Script("client-closes-first", "the client closes; 0.2 s later the server closes too: four segments", _OPEN + (
         _c("client", "close", 0.1, ("client", "close", "ESTABLISHED+0.1")),
         _c("server", "recv_eof"),
         _c("server", "close", 0.2, ("server", "close", "CLOSE-WAIT+0.2")),
     ), {"client": "TIME-WAIT", "server": None}),
-    LinuxScenario("server-closes-first", "the server closes first; TIME-WAIT is then on the server", _OPEN + (
+    Script("server-closes-first", "the server closes first; TIME-WAIT is then on the server", _OPEN + (
         _c("server", "close", 0.1, ("server", "close", "ESTABLISHED+0.1")),
         _c("client", "recv_eof"),
         _c("client", "close", 0.2, ("client", "close", "CLOSE-WAIT+0.2")),
     ), {"client": None, "server": "TIME-WAIT"}),
-    LinuxScenario("server-closes-on-eof", "the server closes as soon as it reads end-of-file: the ACK rides "
-                  "on its FIN, three segments", _OPEN + (
+    Script("server-closes-on-eof", "the server closes as soon as it reads end-of-file: the ACK rides "
+           "on its FIN, three segments", _OPEN + (
         _c("client", "close", 0.1, ("client", "close", "ESTABLISHED+0.1"), look=False),
         _c("server", "recv_eof", look=False),
         _c("server", "close", 0, ("server", "close", "CLOSE-WAIT+0")),
     ), {"client": "TIME-WAIT", "server": None}),
-    LinuxScenario("half-close", "the client shuts down its sending side; the server still sends 3000 bytes, "
-                  "then closes", _OPEN + (
+    Script("half-close", "the client shuts down its sending side; the server still sends 3000 bytes, "
+           "then closes", _OPEN + (
         _c("client", "shutdown", 0.1, ("client", "close", "ESTABLISHED+0.1")),
         _c("server", "recv_eof"),
         _c("server", "send", 0.1, ("server", "send", "CLOSE-WAIT+0.1", b"x" * 3000), data=b"x" * 3000),
@@ -112,19 +112,19 @@ SCENARIOS: dict[str, LinuxScenario] = {s.name: s for s in (
         _c("client", "recv_eof"),
         _c("client", "close"),
     ), {"client": "TIME-WAIT", "server": None}),
-    LinuxScenario("close-with-unread-data", "the server closes without reading the 5 bytes that came: RST, "
-                  "not FIN", _OPEN + (
+    Script("close-with-unread-data", "the server closes without reading the 5 bytes that came: RST, "
+           "not FIN", _OPEN + (
         _c("client", "send", 0.1, ("client", "send", "ESTABLISHED+0.1", b"hello"), data=b"hello"),
         _c("server", "wait_readable"),
         _c("server", "close", 0.1, ("server", "close", "ESTABLISHED+0.2")),
         _c("client", "recv", 0, expect="ECONNRESET"),
         _c("client", "close"),
     ), {"client": None, "server": None}, auto_read=False),
-    LinuxScenario("refused", "a connect() to a port where nobody listens: RST", (
+    Script("refused", "a connect() to a port where nobody listens: RST", (
         _c("client", "connect", 0, ("client", "connect", 0), expect="ECONNREFUSED"),
     ), {"client": None, "server": None}),
-    LinuxScenario("self-connect", "a socket connects to its own port (a simultaneous open), then shuts down "
-                  "(a simultaneous close)", (
+    Script("self-connect", "a socket connects to its own port (a simultaneous open), then shuts down "
+           "(a simultaneous close)", (
         _c("client", "connect_self", 0, ("client", "connect", 0), ("server", "connect", 0)),
         _c("client", "shutdown", 0.1, ("client", "close", "ESTABLISHED+0.1"), ("server", "close", "ESTABLISHED+0.1")),
         _c("client", "close"),
@@ -132,15 +132,15 @@ SCENARIOS: dict[str, LinuxScenario] = {s.name: s for s in (
 )}
 
 
-def scenario(name) -> LinuxScenario:
-    """A LinuxScenario by name (or the scenario itself)."""
-    if isinstance(name, LinuxScenario):
+def script(name) -> Script:
+    """A Script by name (or the script itself)."""
+    if isinstance(name, Script):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"scenario must be a name or a LinuxScenario, got {type(name).__name__}")
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown Linux scenario {name!r}; known: {', '.join(SCENARIOS)}")
-    return SCENARIOS[name]
+        raise TypeError(f"script must be a name or a Script, got {type(name).__name__}")
+    if name not in SCRIPTS:
+        raise ValueError(f"unknown Linux script {name!r}; known: {', '.join(SCRIPTS)}")
+    return SCRIPTS[name]
 
 
 def simulate_linux(name, captured: Trace | None = None, **overrides) -> Trace:
@@ -149,7 +149,7 @@ def simulate_linux(name, captured: Trace | None = None, **overrides) -> Trace:
     With ``captured`` (the Trace read from that scenario's capture) the model uses the same initial
     sequence numbers, so raw numbers can be compared too. ``overrides`` go to ``tl.simulate``.
     """
-    sc = scenario(name)
+    sc = script(name)
     params = dict(LINUX, auto_read=sc.auto_read)
     if captured is not None:
         if not isinstance(captured, Trace):
@@ -341,7 +341,7 @@ def _model_windows(record: dict, model: Trace) -> list[tuple[float, float]]:
     unused = [h for h in model.happenings if h.kind == "call"]
     times = []
     last = 0.0
-    for call in scenario(record["scenario"]).calls:
+    for call in script(record["scenario"]).calls:
         for who, name, *_ in call.model:
             happening = next((h for h in unused if h.who == who and h.detail == f"{name}()"), None)
             if happening is None:

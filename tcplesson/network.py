@@ -13,6 +13,7 @@ Packets to a forged address reach nobody: that is what makes a flood's half-open
 """
 from __future__ import annotations
 
+import gc
 import heapq
 import ipaddress
 import random
@@ -21,7 +22,7 @@ from typing import NamedTuple
 from . import records
 from ._check import check_bytes, check_int_range, check_number
 from .endpoint import ProtocolError
-from .host import Host, check_address, check_port
+from .host import DROPS, Host, check_address, check_port
 from .link import Link
 from .nettrace import NetworkTrace
 from .segment import Flags, Packet, Segment
@@ -138,7 +139,16 @@ def simulate_network(net: Network, *, delay: float = 0.05, jitter: float = 0.0, 
                   rto=float(rto), msl=float(msl), time_wait=2 * float(msl) if time_wait is None else float(time_wait),
                   delayed_ack=float(delayed_ack), mss=mss, backlog=net.server.backlog,
                   sysctls=server_sysctls.as_dict())
-    return _NetworkRun(net, hosts, link, params).go()
+    run = _NetworkRun(net, hosts, link, params)
+    # The run keeps every segment and record it makes: the cyclic garbage collector would scan them
+    # over and over, finding nothing (a third of a flood's time), so it waits until the run is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return run.go()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _overrides(sysctls) -> dict:
@@ -273,7 +283,7 @@ class _NetworkRun:
         flood, rng, srv = self.net.flood, self.flood_rng, self.net.server
         src = str(self.flood_net[rng.randrange(self.flood_net.num_addresses)])
         sport, seq = rng.randrange(1024, 65536), rng.randrange(2**32)
-        packet = Packet(src, sport, srv.address, srv.port, Segment._trusted(Flags.SYN, seq, 0, 64240, b""))
+        packet = Packet(src, sport, srv.address, srv.port, Segment.unchecked(Flags.SYN, seq, 0, 64240, b""))
         self._transmit(now, "attacker", packet, False, (src, sport, srv.address, srv.port), None)
         if i + 1 < self.flood_count:
             self._push(flood.start + (i + 1) / flood.rate, _FLOOD, None, i + 1)
@@ -296,6 +306,9 @@ class _NetworkRun:
             elif kind is records.HostEvent:
                 detail = rec.detail if conn is None else f"{_conn_text(conn)} {rec.detail}".rstrip()
                 trace.happenings.append(Happening(rec.time, host.name, "host:" + rec.kind, detail))
+                own = trace.connections.get(conn)
+                if own is not None and rec.kind in DROPS:  # the connection's ladder marks the segment
+                    own.happenings.append(Happening(rec.time, "server", "dropped by host", f"{rec.detail}: {rec.kind}"))
                 if rec.kind == "accepted":
                     trace.accepted[conn] = rec.time
             else:
@@ -325,8 +338,9 @@ class _NetworkRun:
         self.trace.ends[conn] = (self.by_address.get(conn[0], "attacker"), self.by_address.get(conn[2], conn[2]))
         tx = self.arriving
         if tx is not None and tx.conn == conn:  # the SYN that made the server keep state
-            found.transmissions.append(tx._replace(sender="client" if tx.sender != self.trace.ends[conn][1]
-                                                   else "server", to=None, conn=None))
+            side = "client" if tx.sender != self.trace.ends[conn][1] else "server"
+            found.transmissions.append(Transmission(tx.index, side, tx.segment, tx.sent_at, tx.arrived_at, tx.lost,
+                                                    tx.retransmission, tx.stale))
         return found
 
     def _transmit(self, now: float, sender: str, packet: Packet, retransmission: bool, conn: tuple,
@@ -340,8 +354,9 @@ class _NetworkRun:
                           to if to is not None else packet.dst, conn)
         trace.transmissions.append(tx)
         own = trace.connections.get(conn)
-        if own is not None:
-            own.transmissions.append(tx._replace(sender=side or "client", to=None, conn=None))
+        if own is not None:  # the connection's own copy, two-sided (to and conn are implied)
+            own.transmissions.append(Transmission(index, side or "client", packet.segment, now, arrived,
+                                                  delay is None, retransmission, False))
         if arrived is not None and to is not None:
             self._push(arrived, _ARRIVAL, to, (tx, packet))
 

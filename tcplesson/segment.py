@@ -87,8 +87,9 @@ class Segment(_SegmentFields):
         return tuple.__new__(cls, (Flags(flags), seq, ack, window, payload))
 
     @classmethod
-    def _trusted(cls, flags: Flags, seq: int, ack: int, window: int, payload: bytes) -> "Segment":
-        """Build without validation: for the endpoint, whose numbers are already in range."""
+    def unchecked(cls, flags: Flags, seq: int, ack: int, window: int, payload: bytes) -> "Segment":
+        """Build without checking the fields: for the model's own hot paths, whose numbers are in range by
+        construction (a segment from outside goes through Segment(...), which checks them)."""
         return tuple.__new__(cls, (flags, seq, ack, window, payload))
 
     @property

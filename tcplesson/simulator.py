@@ -6,7 +6,9 @@ endpoint sends on the link. It never decides anything about the protocol itself.
 """
 from __future__ import annotations
 
+import functools
 import heapq
+import itertools
 import random
 
 from . import records
@@ -60,8 +62,7 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
     link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
     isns = {"client": client_isn, "server": server_isn}
     if client_isn is None or server_isn is None:  # both drawn, so one given ISN never shifts the other
-        isn_rng = random.Random(f"isn-{seed}")
-        drawn = {who: isn_rng.randrange(SEQ_MOD) for who in SIDES}
+        drawn = dict(zip(SIDES, _drawn_isns(seed)))
         isns = {who: drawn[who] if isns[who] is None else isns[who] for who in SIDES}
     endpoints = {}
     for who in SIDES:
@@ -79,47 +80,73 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
     return _Run(plan, endpoints, link, params).go()
 
 
+@functools.lru_cache(maxsize=256)
+def _drawn_isns(seed: int) -> tuple[int, int]:
+    """The client's and server's ISNs a seed draws (kept: seeding a Random from text costs more than a run)."""
+    isn_rng = random.Random(f"isn-{seed}")
+    return tuple(isn_rng.randrange(SEQ_MOD) for _ in SIDES)
+
+
 class _Run:
     def __init__(self, plan, endpoints: dict[str, Endpoint], link: Link, params: dict) -> None:
         self.plan, self.endpoints, self.link = plan, endpoints, link
         self.trace = Trace(plan.name, params,
-                           states={who: [(0.0, State.CLOSED)] for who in SIDES},
-                           transitions={who: [] for who in SIDES},
-                           outcomes={who: None for who in SIDES},
-                           delivered={who: b"" for who in SIDES})
+                           states={"client": [(0.0, State.CLOSED)], "server": [(0.0, State.CLOSED)]},
+                           transitions={"client": [], "server": []},
+                           outcomes={"client": None, "server": None},
+                           delivered={"client": b"", "server": b""})
         self.heap: list = []
-        self.order = 0
-        self.armed: dict[str, float | None] = {who: None for who in SIDES}
-        self.waiting = [s for s in plan.steps if s.at is None]  # steps that wait for a state
+        self.order = itertools.count(1)  # ties at equal times and kinds go in the order pushed
+        self.armed: dict[str, float | None] = {"client": None, "server": None}
+        # Steps that wait for a side to enter a state, by (side, state), in the scenario's order.
+        self.waiting: dict[tuple[str, State], list] = {}
         for step in plan.steps:
-            if step.at is not None:
+            if step.at is None:
+                self.waiting.setdefault((step.who, step.after), []).append(step)
+            else:
                 self._push(step.at, _CALL, step.who, step)
 
     def _push(self, time: float, kind: int, who: str, item) -> None:
-        self.order += 1
-        heapq.heappush(self.heap, (time, kind, self.order, who, item))
+        heapq.heappush(self.heap, (time, kind, next(self.order), who, item))
 
     def go(self) -> Trace:
-        trace = self.trace
-        while self.heap:
-            if len(trace.transmissions) >= MAX_TRANSMISSIONS:
+        trace, heap, endpoints, armed, waiting = self.trace, self.heap, self.endpoints, self.armed, self.waiting
+        transmissions, record, transmit, order = trace.transmissions, trace.record, self._transmit, self.order
+        pop, push = heapq.heappop, heapq.heappush
+        while heap:
+            if len(transmissions) >= MAX_TRANSMISSIONS:
                 trace.truncated = True
                 trace.happenings.append(Happening(trace.end_time, "client", "stopped",
                                                   f"stopped after {MAX_TRANSMISSIONS} transmissions"))
                 break
-            now, kind, _, who, item = heapq.heappop(self.heap)
-            endpoint = self.endpoints[who]
+            now, kind, _, who, item = pop(heap)
+            endpoint = endpoints[who]
             if kind == _ARRIVAL:
                 endpoint.receive(now, item)
             elif kind == _TIMER:
-                if self.armed[who] != now:
+                if armed[who] != now:
                     continue  # a deadline that was moved or cancelled meanwhile
-                self.armed[who] = None
+                armed[who] = None
                 endpoint.on_timer(now)
             else:
                 self._call(now, who, item)
             trace.end_time = now
-            self._collect(now, who)
+            # Hand what the endpoint logged to the Trace; put what it sent on the link.
+            log = endpoint.log
+            for rec in log:
+                kind = type(rec)
+                if kind is _SENT:
+                    transmit(rec.time, who, rec.segment, rec.retransmission)
+                    continue
+                record(who, rec)
+                if kind is _STATE_CHANGE and waiting:
+                    for step in waiting.pop((who, rec.state), ()):
+                        push(heap, (rec.time + step.wait, _CALL, next(order), who, step))
+            log.clear()
+            deadline = endpoint.next_deadline()
+            if deadline is not None and deadline != armed[who]:
+                push(heap, (deadline, _TIMER, next(order), who, None))
+            armed[who] = deadline
         return trace
 
     def _call(self, now: float, who: str, step) -> None:
@@ -136,34 +163,14 @@ class _Run:
         except ProtocolError as error:  # the application would see this error; the run goes on
             self.trace.happenings.append(Happening(now, who, "call error", str(error)))
 
-    def _collect(self, now: float, who: str) -> None:
-        """Hand what the endpoint logged to the Trace; put what it sent on the link."""
-        endpoint, trace = self.endpoints[who], self.trace
-        for rec in endpoint.log:
-            kind = type(rec)
-            if kind is _SENT:
-                self._transmit(rec.time, who, rec.segment, rec.retransmission)
-                continue
-            trace.record(who, rec)
-            if kind is _STATE_CHANGE and self.waiting:
-                self._release_waiting(rec.time, who, rec.state)
-        endpoint.log.clear()
-        deadline = endpoint.next_deadline()
-        if deadline is not None and deadline != self.armed[who]:
-            self._push(deadline, _TIMER, who, None)
-        self.armed[who] = deadline
-
-    def _release_waiting(self, now: float, who: str, state: State) -> None:
-        ready = [s for s in self.waiting if s.who == who and s.after is state]
-        for step in ready:
-            self.waiting.remove(step)
-            self._push(now + step.wait, _CALL, who, step)
-
     def _transmit(self, now: float, who: str, segment, retransmission: bool, stale: bool = False) -> None:
-        index = len(self.trace.transmissions) + 1
+        transmissions = self.trace.transmissions
+        index = len(transmissions) + 1
         delay = self.link.carry(index)
-        arrived = None if delay is None else now + delay
-        self.trace.transmissions.append(
-            Transmission(index, who, segment, now, arrived, delay is None, retransmission, stale))
-        if arrived is not None:
-            self._push(arrived, _ARRIVAL, "server" if who == "client" else "client", segment)
+        if delay is None:
+            transmissions.append(Transmission(index, who, segment, now, None, True, retransmission, stale))
+            return
+        arrived = now + delay
+        transmissions.append(Transmission(index, who, segment, now, arrived, False, retransmission, stale))
+        to = "server" if who == "client" else "client"
+        heapq.heappush(self.heap, (arrived, _ARRIVAL, next(self.order), to, segment))

@@ -36,7 +36,7 @@ class Transmission(NamedTuple):
         return "server" if self.sender == "client" else "client"
 
 
-class Transition(NamedTuple):
+class Change(NamedTuple):
     """A state change of one endpoint, with the table event that caused it."""
 
     time: float
@@ -50,7 +50,7 @@ class Happening(NamedTuple):
 
     time: float
     who: str
-    kind: str  # "timer", "dropped", "outcome", "delivered", "call error", "call"
+    kind: str  # "timer", "dropped", "dropped by host", "outcome", "delivered", "call error", "call"
     detail: str
 
 
@@ -60,7 +60,7 @@ class Trace:
     params: dict
     transmissions: list[Transmission] = field(default_factory=list)
     states: dict[str, list[tuple[float, State]]] = field(default_factory=dict)
-    transitions: dict[str, list[Transition]] = field(default_factory=dict)
+    transitions: dict[str, list[Change]] = field(default_factory=dict)
     outcomes: dict[str, str | None] = field(default_factory=dict)
     happenings: list[Happening] = field(default_factory=list)
     delivered: dict[str, bytes] = field(default_factory=dict)
@@ -103,6 +103,24 @@ class Trace:
                 seen.add(tx.sender)
         return bases
 
+    def typical_delay(self) -> float:
+        """The one-way delay a segment of this run typically took (the median of those that arrived), in seconds.
+
+        Figures scale time by it. With nothing to go by (every segment lost, or a capture that sees
+        each segment at one place) it is the link's delay, else the smallest gap between two
+        sends, so that it is never 0.
+        """
+        delays = sorted(tx.arrived_at - tx.sent_at for tx in self.transmissions if not tx.lost)
+        if delays and delays[len(delays) // 2] > 0:
+            return max(delays[len(delays) // 2], 1e-6)
+        if float(self.params.get("delay") or 0) > 0:
+            return float(self.params["delay"])
+        times = sorted({round(tx.sent_at, 9) for tx in self.transmissions})
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        if gaps:
+            return max(min(gaps), 1e-6)
+        return max(float(self.params.get("delay") or 0.05), 1e-3)
+
     def summary(self, lang: str | None = None) -> str:
         """One line saying what happened, e.g. for under a figure (in tl.set_language()'s language)."""
         t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
@@ -130,9 +148,35 @@ class Trace:
         parts.append(t("summary.ends", states=ends))
         return t("summary.sep").join(parts)
 
+    def segment_notes(self, lang: str | None = None, *, brief: bool = False) -> dict[int, list[str]]:
+        """What the table and the ladder say beside a segment, by transmission number: a retransmission,
+        an old duplicate, a segment the receiving host discarded at a full listen queue (``brief``:
+        without the reason, for a figure with little room)."""
+        drops = {}
+        for h in self.happenings:
+            if h.kind == "dropped by host":  # detail: "SEGMENT: the host event's kind"
+                segment, _, why = h.detail.partition(": ")
+                drops[(h.who, round(h.time, 9), segment)] = why
+        notes = {}
+        for tx in self.transmissions:
+            said = []
+            if tx.retransmission:
+                said.append(labels.text("retransmission", lang))
+            if tx.stale:
+                said.append(labels.text("old duplicate", lang))
+            if drops and tx.arrived_at is not None:
+                why = drops.get((tx.receiver, round(tx.arrived_at, 9), str(tx.segment)))
+                if why is not None:
+                    said.append(labels.text("host drop brief", lang) if brief else
+                                labels.text("host drop", lang, why=labels.text("queue_full." + why, lang)))
+            if said:
+                notes[tx.index] = said
+        return notes
+
     def rows(self) -> list[dict]:
         """One dict per transmission, for a table (pandas.DataFrame(trace.rows()) works too).
         Keys and values are data (English), whatever the language."""
+        notes = self.segment_notes("en")
         return [{
             "#": tx.index,
             "sent": round(tx.sent_at, 6),
@@ -140,7 +184,7 @@ class Trace:
             "from": tx.sender,
             "to": tx.receiver,
             "segment": str(tx.segment),
-            "note": _note(tx, "en"),
+            "note": ", ".join(notes.get(tx.index, [])),
         } for tx in self.transmissions]
 
     def table(self, lang: str | None = None) -> str:
@@ -149,11 +193,12 @@ class Trace:
         t = lambda key, **fields: labels.text(key, lang, **fields)  # noqa: E731
         lines = [f"{'#':>3}  {pad(t('table.sent'), 8, '>')}  {pad(t('table.arrives'), 8, '>')}  "
                  f"{pad(t('table.direction'), 17)} {pad(t('table.segment'), 34)} {t('table.note')}"]
+        notes, sep = self.segment_notes(lang), t("list_sep")
         for tx in self.transmissions:
             arrives = t("lost") if tx.lost else f"{tx.arrived_at:8.3f}"
             direction = t("table.arrow", sender=t(tx.sender), receiver=t(tx.receiver))
             lines.append(f"{tx.index:>3}  {tx.sent_at:8.3f}  {pad(arrives, 8, '>')}  {pad(direction, 17)} "
-                         f"{str(tx.segment):<34} {_note(tx, lang)}".rstrip())
+                         f"{str(tx.segment):<34} {sep.join(notes.get(tx.index, []))}".rstrip())
         for who in SIDES:
             path = " -> ".join(f"{state} ({t_:.3f})" for t_, state in self.states[who])
             outcome = self.outcomes[who]
@@ -170,7 +215,7 @@ class Trace:
         kind = type(rec)
         if kind is records.StateChange:
             states = self.states[who]
-            self.transitions[who].append(Transition(rec.time, states[-1][1], rec.event, rec.state))
+            self.transitions[who].append(Change(rec.time, states[-1][1], rec.event, rec.state))
             states.append((rec.time, rec.state))
         elif kind is records.Outcome:
             self.outcomes[who] = rec.outcome
@@ -195,15 +240,6 @@ def _spans(states: list[tuple[float, State]], end: float) -> list[tuple[State, f
     """(state, start, end) for each stay in a state; the last one ends at ``end``."""
     ends = [t for t, _ in states[1:]] + [max(end, states[-1][0])]
     return [(s, t, e) for (t, s), e in zip(states, ends)]
-
-
-def _note(tx: Transmission, lang: str | None) -> str:
-    notes = []
-    if tx.retransmission:
-        notes.append(labels.text("retransmission", lang))
-    if tx.stale:
-        notes.append(labels.text("old duplicate", lang))
-    return labels.text("list_sep", lang).join(notes)
 
 
 def columns(text: str) -> int:

@@ -1,6 +1,6 @@
 """Drive one sans-IO Endpoint by hand into any RFC 9293 state, checking every segment on the way.
 
-The numbers the tests expect are worked out here from the RFC arithmetic (FACTS.md), never read
+The numbers the tests expect are worked out here from the RFC arithmetic (docs/protocol-facts.md), never read
 back from the endpoint: our ISS is x, the peer's is y; SYN seq=x; SYN,ACK seq=y ack=x+1;
 ACK seq=x+1 ack=y+1; FIN,ACK seq=u ack=v; and so on.
 """

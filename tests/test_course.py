@@ -76,14 +76,14 @@ def test_stored_outputs_are_fit_for_strict_nbval(notebook):
             assert not re.search(r" at 0x[0-9a-f]+", text), f"{where} prints a memory address"
 
 
-@pytest.mark.parametrize("notebook", [p for p in NOTEBOOKS if p.stem[:2] in
-                                      {"01", "02", "03", "04", "05", "06", "07"}], ids=lambda p: p.stem)
+@pytest.mark.parametrize("notebook", [p for p in NOTEBOOKS if p.stem[:2] not in {"00", "08", "09"}],
+                         ids=lambda p: p.stem)
 def test_each_lesson_has_goals_an_explorer_and_questions(notebook):
     cells = load(notebook)["cells"]
     first = next("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert "After this lesson you can" in first
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    assert "explore(" in code, "a lesson needs at least one explorer with sliders"
+    assert re.search(r"\bexplore\w*\(", code), "a lesson needs at least one explorer with sliders"
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert markdown.count("<details>") >= 3, "a lesson ends with check-yourself questions"
 
@@ -222,8 +222,8 @@ def test_the_chinese_syllabus_has_the_same_objectives_and_lessons():
 
 @pytest.mark.parametrize("lang", sorted(INDEXES))
 def test_every_lesson_of_the_syllabus_has_questions_in_the_index(lang):
-    lessons = {name for name in LESSON_NAME.findall(SYLLABUS) if "01" <= name[:2] <= "08"}
-    assert len(lessons) == 8
+    lessons = {name for name in LESSON_NAME.findall(SYLLABUS) if name[:2] not in ("00", "09")}
+    assert len(lessons) >= 9
     linked = {target.stem for _, target, _ in index_links(lang) if target.suffix == ".ipynb"}
     assert not lessons - linked, f"the {lang} question index links to no section of {sorted(lessons - linked)}"
 

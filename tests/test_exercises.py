@@ -1,6 +1,6 @@
 """Exercises that grade themselves: the question bank, the checks, release and grading.
 
-Answers are asserted against protocol facts (RFC 9293, FACTS.md) computed here from each
+Answers are asserted against protocol facts (RFC 9293, docs/protocol-facts.md) computed here from each
 variant's given numbers, never against what the code printed. The notebook tests release two
 variants once per language (English and Chinese) and grade every notebook they need in one grading
 run per language (executing notebooks is the slow part), then read the JUnit report and the score
@@ -8,6 +8,7 @@ table.
 """
 import contextlib
 import copy
+import functools
 import io
 import json
 import re
@@ -70,9 +71,9 @@ def right_option(seed, qid):
 
 # ---------------------------------------------------------------- the bank: answers are protocol facts
 
-def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7():
+def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7_and_10():
     assert len(BANK) >= 12
-    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8))
+    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8)) | {10}
 
 
 @pytest.mark.parametrize("seed", SEEDS[:20] + SEEDS[-2:])
@@ -510,8 +511,8 @@ def test_grade_and_release_check_their_inputs(tmp_path):
 def test_the_existing_questions_keep_their_ids_and_numbers():
     """Adding questions must not change existing variants: the first 17 come first, in their order
     (each question's numbers depend only on the seed and its own id)."""
-    assert list(BANK)[:17] == FIRST_17
-    assert len(BANK) >= 20 and {"release-state-408", "release-ack-uvw", "close-time-2msl"} <= set(BANK)
+    assert list(BANK)[:20] == FIRST_17 + ["release-state-408", "release-ack-uvw", "close-time-2msl"]
+    assert list(BANK)[20:23] == ["accept-queue-admitted", "full-queue-client", "syn-cookies-flood"]
 
 
 def _fields(template):
@@ -658,3 +659,65 @@ def test_408_time_traps_name_the_usual_mistakes(monkeypatch):
             with pytest.raises(WrongAnswer) as wrong:
                 Sheet(0, lang=lang).check("close-time-2msl", round(answer, 3))
             assert note in flat(str(wrong.value))
+
+
+# ---------------------------------------------------------------- lesson 10: listen queues, worked out here
+
+LINUX_SYN_RETRIES = 6  # tcp_syn_retries on Linux 6.x
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_listener_that_never_accepts_admits_backlog_plus_one(seed):
+    q = posed(seed, "accept-queue-admitted")
+    assert q.n > q.backlog + 1 and q.every > 2 * q.delay  # more clients than fit, one handshake at a time
+    # include/net/sock.h sk_acceptq_is_full(): full when the queue is *longer* than the backlog
+    assert expected(seed, "accept-queue-admitted") == q.backlog + 1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_syn_dropped_at_a_full_queue_times_out_after_the_syn_retries(seed):
+    q = posed(seed, "full-queue-client")
+    assert q.n > q.backlog + 1  # the last client's SYN finds the accept queue full (and no RST comes back)
+    # RFC 6298 5.5: the timeout doubles; tcp_syn_retries retransmissions, then one more timeout
+    want = sum(q.rto * 2**k for k in range(q.syn_retries + 1))
+    assert expected(seed, "full-queue-client") == pytest.approx(want)
+    assert expected(seed, "full-queue-client") > 2 * q.delay  # not a refusal, which takes one round trip
+
+
+def test_full_queue_variants_cover_both_overflow_settings_and_their_traps(monkeypatch):
+    monkeypatch.delenv(REVEAL_VARIABLE, raising=False)
+    qs = [posed(seed, "full-queue-client") for seed in SEEDS]
+    assert {q.abort for q in qs} == {0, 1}  # tcp_abort_on_overflow acts on the last ACK, never on a SYN
+    assert len({q.syn_retries for q in qs}) > 1
+    q = qs[0]
+    for lang, notes in (("en", ("one round trip", "not Linux's default of 6")), ("zh", ("往返时间", "不是 Linux 默认的 6"))):
+        for answer, note in zip((2 * q.delay, q.rto * (2 ** (LINUX_SYN_RETRIES + 1) - 1)), notes):
+            with pytest.raises(WrongAnswer) as wrong:
+                Sheet(SEEDS[0], lang=lang).check("full-queue-client", round(answer, 3))
+            assert note in flat(str(wrong.value))
+
+
+@functools.lru_cache(maxsize=None)
+def flood(seed):
+    """The flood question of a variant, built once: each build runs a SYN flood."""
+    return posed(seed, "syn-cookies-flood")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_syn_cookies_let_clients_in_at_once_and_without_them_their_syns_are_dropped(seed):
+    q = flood(seed)
+    assert q.rate * (q.first - q.start) > q.backlog + 1  # the flood fills the SYN queue before any client
+    assert q.first + (q.n - 1) * q.every < q.start + q.duration  # every client connects during the flood
+    choice = q._answer
+    right = choice.options[choice.correct].english
+    # tcp_syncookies=1: a SYN at a full queue gets a cookie SYN,ACK; =0: it is dropped (net/ipv4/tcp_input.c)
+    assert right.startswith("Each of them connects within one round trip" if q.cookies == 1 else
+                            "Their SYNs are dropped at the full SYN queue")
+    assert "refused" not in right and "accept queue" not in right  # no RST; forged SYNs never finish
+    if seed in SEEDS[:4]:  # the Chinese sheet asks the same variant
+        chinese = posed(seed, "syn-cookies-flood", "zh")._answer
+        assert chinese.options[chinese.correct].english == right and chinese.expected == choice.expected
+
+
+def test_syn_flood_variants_run_with_and_without_cookies():
+    assert {flood(seed).cookies for seed in SEEDS} == {0, 1}

@@ -555,3 +555,26 @@ def test_fin_wait_1_is_described_as_the_rfc_does():
     # acknowledgment of the connection termination request previously sent"
     words = labels.describe(tl.State.FIN_WAIT_1)
     assert "ACK" in words and "peer's FIN" in words
+
+
+def test_a_connection_out_of_many_starts_at_its_connect_and_marks_what_the_server_dropped():
+    """listen(backlog=2) and no accept(): the fourth client's SYNs meet a full accept queue and are
+    dropped without an answer (tcp_conn_request, sk_acceptq_is_full); its ladder starts at its own
+    connect() and says of every SYN that the server dropped it."""
+    run = tl.simulate(tl.accept_queue_full(backlog=2, n_clients=4, every=0.2))
+    conn = run.connection("client4")
+    syns = [tx for tx in conn.transmissions if tx.segment.flags == tl.Flags.SYN]
+    assert len(syns) == 7 and all(tx.sender == "client" for tx in conn.transmissions)
+    for lang in ("en", "zh"):
+        ax = tl.plot_ladder(conn, lang=lang)
+        info = figure_info(ax)["ladder"]
+        brief = labels.text("host drop brief", lang)
+        assert {i: info["notes"][i].get_text() for i in info["notes"]} == {
+            tx.index: "(" + labels.text("list_sep", lang).join(
+                ([labels.text("retransmission", lang)] if tx.retransmission else []) + [brief]) + ")"
+            for tx in syns}
+        assert min(t for t, _ in info["ticks"]) == pytest.approx(0.6)  # client4 connects at 3 x 0.2 s
+        assert not info["cuts"] or info["cuts"][0][0] >= 0.6
+        plt.close(ax.figure)
+    table = conn.table()
+    assert table.count("dropped: accept queue full") == 7

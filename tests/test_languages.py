@@ -153,6 +153,20 @@ def test_chinese_figures_need_no_system_font_and_miss_no_glyph(monkeypatch, capl
     assert _fonts.families("zh")[:2] == ("DejaVu Sans", "tcplesson CJK SC")
 
 
+def test_chinese_figures_on_this_machines_own_fonts_log_no_complaint(caplog):
+    """Whatever CJK fonts the machine has (CI installs WenQuanYi Micro Hei, which has no bold face),
+    drawing logs nothing: a notebook would print it, and strict nbval would fail on it."""
+    _draw_every_figure("zh")
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("matplotlib")]
+
+
+def test_a_system_cjk_font_without_a_bold_face_is_no_fallback(monkeypatch):
+    fake = {"DejaVu Sans": frozenset({400, 700}), "tcplesson CJK SC": frozenset({400, 700}),
+            "WenQuanYi Micro Hei": frozenset({400}), "Noto Sans CJK SC": frozenset({400, 700})}
+    monkeypatch.setattr(_fonts, "_installed", lambda: fake)
+    assert _fonts.families("zh") == ("DejaVu Sans", "tcplesson CJK SC", "Noto Sans CJK SC")
+
+
 def test_chinese_figures_are_the_same_bytes_every_time():
     assert _draw_every_figure("zh") == _draw_every_figure("zh")
 

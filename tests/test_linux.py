@@ -1,6 +1,6 @@
 """The model next to the real Linux stack.
 
-The expected segments below are worked out from RFC 9293 / FACTS.md (numbers relative to each
+The expected segments below are worked out from RFC 9293 / docs/protocol-facts.md (numbers relative to each
 side's ISN, as Wireshark shows them) and from what Linux is known to do on loopback; both the
 captures and the model's runs of the same socket calls are held to them. Where Linux and the
 model differ, the difference is written down here (KNOWN) with its reason, so a change on either
@@ -52,7 +52,7 @@ KNOWN = {
     "close-with-unread-data": ["Linux sent server RST,ACK seq=1 ack=6 where the model sent server RST seq=1"],
     # Simultaneous open: the SYN,ACK repeats a SYN the socket already has (SEG.SEQ < RCV.NXT). Linux
     # moves to ESTABLISHED and acknowledges the duplicate (an ACK with a D-SACK block); the model's
-    # row (SYN-RECEIVED, SYN,ACK) -> ESTABLISHED sends nothing, as in RFC 9293 figure 8.
+    # row (SYN-RECEIVED, SYN,ACK) -> ESTABLISHED sends nothing, as in RFC 9293 figure 7.
     "self-connect": ["Linux sent socket ACK seq=1 ack=1; the model sends nothing there"],
 }
 MODEL_EXPECTED = dict(EXPECTED, **{
@@ -76,7 +76,7 @@ PATHS = {  # the states each side goes through, RFC 9293 figure 5
     "self-connect": {C: "CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT",
                      S: "CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT"},
 }
-NAMES = list(linux.SCENARIOS)
+NAMES = list(linux.SCRIPTS)
 
 
 def relative(trace, self_connect=False):
@@ -105,7 +105,7 @@ def paths(trace):
 
 def check_against_linux_facts(name, real, record):
     """Everything the tests hold a capture and the model's run of its calls to."""
-    sc = linux.SCENARIOS[name]
+    sc = linux.SCRIPTS[name]
     assert real.mismatches == [], "the model refused a segment Linux sent"
     assert relative(real, sc.self_connect) == EXPECTED[name]
     assert paths(real) == PATHS[name]
@@ -146,7 +146,7 @@ def test_shipped_records_say_what_made_them():
         assert record["scenario"] == name and record["kernel"]
         assert record["commands"]["tcpdump"][:4] == ["tcpdump", "-i", "lo", "-nn"]
         assert record["commands"]["ss"][:4] == ["ss", "-tanoi", "state", "all"]
-        assert [s["call"] for s in record["steps"]] == [f"{c.action}()" for c in linux.SCENARIOS[name].calls]
+        assert [s["call"] for s in record["steps"]] == [f"{c.action}()" for c in linux.SCRIPTS[name].calls]
 
 
 def test_refused_and_reset_are_what_the_socket_calls_saw():
@@ -206,7 +206,7 @@ def test_ss_states_map_to_the_rfc_names():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="unknown Linux scenario 'nope'"):
+    with pytest.raises(ValueError, match="unknown Linux script 'nope'"):
         linux.simulate_linux("nope")
     with pytest.raises(TypeError, match="captured"):
         linux.simulate_linux("refused", captured="trace.pcap")
@@ -216,7 +216,7 @@ def test_bad_arguments_are_named():
         linux.state_problems({}, tl.simulate("handshake"), model=True)
     with pytest.raises(TypeError, match="out_dir"):
         capture.capture("refused", 3)
-    with pytest.raises(ValueError, match="unknown Linux scenario"):
+    with pytest.raises(ValueError, match="unknown Linux script"):
         capture.capture("nope", "/tmp")
     with pytest.raises(SystemExit):
         capture.main(["nope"])
@@ -232,5 +232,5 @@ def test_missing_names_what_capturing_needs(monkeypatch):
 
 
 def test_the_capture_script_can_make_every_socket_call_a_scenario_names():
-    assert all(callable(getattr(capture._Run, "_" + action, None)) for action in linux.ACTIONS)
-    assert {call.action for sc in linux.SCENARIOS.values() for call in sc.calls} <= set(linux.ACTIONS)
+    assert all(callable(getattr(capture._Capture, "_" + action, None)) for action in linux.SOCKET_CALLS)
+    assert {call.action for sc in linux.SCRIPTS.values() for call in sc.calls} <= set(linux.SOCKET_CALLS)

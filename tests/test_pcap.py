@@ -1,4 +1,4 @@
-"""Capture files: Trace.to_pcap writes what Wireshark/tshark dissect as the same segments, and
+"""Capture files: write_pcap writes what Wireshark/tshark dissect as the same segments, and
 read_pcap reads captures back as Traces with the states the model infers.
 
 What a written file must hold is checked with tshark (an independent dissector) where it is
@@ -7,6 +7,7 @@ kernel really sent) and against simulations, whose state paths read_pcap must re
 segments alone. Malformed files may only ever raise PcapError (fuzzed with Hypothesis).
 """
 import io
+import ipaddress
 import os
 import shutil
 import struct
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tcplesson as tl
@@ -71,7 +72,7 @@ WRITTEN = [("lifecycle", {}), ("lifecycle", {"drop": [7]}), ("half-close", {}), 
 @pytest.mark.parametrize("name,kw", WRITTEN, ids=[f"{n}-{k}" for n, k in WRITTEN])
 def test_tshark_dissects_the_same_segments_with_good_checksums(tmp_path, name, kw):
     trace = tl.simulate(name, **ISNS, **kw)
-    path = trace.to_pcap(tmp_path / "run.pcap")
+    path = tl.write_pcap(trace, tmp_path / "run.pcap")
     rows = _tshark(path, "frame.time_relative", "ip.src", "tcp.srcport", "tcp.flags", "tcp.seq_raw",
                    "tcp.ack_raw", "tcp.len", "tcp.checksum.status", "ip.checksum.status")
     kept = [tx for tx in trace.transmissions if not tx.lost]
@@ -109,10 +110,37 @@ def test_shipped_captures_are_what_tshark_reads(tmp_path):
         assert rows[0][4] == str(trace.options["client"]["mss"])
 
 
+def test_a_run_of_many_hosts_is_written_with_each_connections_own_ports(tmp_path):
+    """Every packet carries its 4-tuple (RFC 9293 3.1): read back, the file holds one connection per
+    4-tuple of the run, with the same addresses, ports and segments."""
+    run = tl.simulate(tl.accept_queue_full(backlog=1, n_clients=4), seed=3)
+    back = tl.read_pcap(tl.write_pcap(run, tmp_path / "net.pcap"))
+    assert sorted(t.client_addr + t.server_addr for t in back) == sorted(run.connections)
+    for got in back:
+        conn = got.client_addr + got.server_addr
+        sent = [(tx.segment.seq, tx.segment.ack, int(tx.segment.flags)) for tx in run.connections[conn].transmissions
+                if not tx.lost]
+        assert [(tx.segment.seq, tx.segment.ack, int(tx.segment.flags)) for tx in got.transmissions] == sent
+    with pytest.raises(ValueError, match="own addresses and ports"):
+        tl.write_pcap(run, tmp_path / "x.pcap", client=("10.0.0.9", 1234))
+
+
+@needs_tshark
+def test_tshark_sees_the_flood_with_its_forged_sources(tmp_path):
+    run = tl.simulate(tl.Network("small-flood", tl.Server(backlog=4), [], tl.Flood(20, 0.0, 1.0)))
+    rows = _tshark(tl.write_pcap(run, tmp_path / "flood.pcap"), "ip.src", "tcp.srcport", "ip.dst", "tcp.dstport",
+                   "tcp.flags")
+    syns = [r for r in rows if int(r[4], 16) == int(tl.Flags.SYN)]
+    assert len(syns) == 20 and all(r[2:4] == ("10.0.0.1", "80") for r in syns)
+    assert all(ipaddress.ip_address(r[0]) in ipaddress.ip_network("198.18.0.0/15") for r in syns)
+    answers = {(r[2], r[3]) for r in rows if r[0] == "10.0.0.1"}  # SYN,ACKs go back to the forged 4-tuples
+    assert answers == {(r[0], r[1]) for r in syns}
+
+
 def test_written_ipv4_packets_carry_correct_checksums(tmp_path):
     """Without tshark: recompute both checksums of every written packet (RFC 791, RFC 9293 3.1)."""
     trace = tl.simulate("half-close", **ISNS)
-    data = trace.to_pcap(tmp_path / "run.pcap").read_bytes()
+    data = tl.write_pcap(trace, tmp_path / "run.pcap").read_bytes()
     reader = dpkt.pcap.Reader(io.BytesIO(data))
     assert reader.datalink() == 101  # LINKTYPE_RAW: IP packets, no invented link layer
     for (_, buf), tx in zip(reader, trace.transmissions):
@@ -124,7 +152,7 @@ def test_written_ipv4_packets_carry_correct_checksums(tmp_path):
 
 def test_ipv6_addresses_write_ipv6_packets_that_read_back(tmp_path):
     trace = tl.simulate("lifecycle", **ISNS)
-    path = trace.to_pcap(tmp_path / "v6.pcap", client=("2001:db8::1", 40000), server=("2001:db8::2", 80))
+    path = tl.write_pcap(trace, tmp_path / "v6.pcap", client=("2001:db8::1", 40000), server=("2001:db8::2", 80))
     back = tl.read_pcap(path, time_wait=trace.params["time_wait"])[0]
     assert (back.client_addr, back.server_addr) == (("2001:db8::1", 40000), ("2001:db8::2", 80))
     assert _shape(back) == _shape(trace)
@@ -136,7 +164,7 @@ def test_ipv6_addresses_write_ipv6_packets_that_read_back(tmp_path):
 
 def test_a_captured_trace_is_written_back_with_its_own_addresses(tmp_path):
     trace = tl.read_pcap(DATA / "half-close.pcap")[0]
-    back = tl.read_pcap(trace.to_pcap(tmp_path / "again.pcap"))[0]
+    back = tl.read_pcap(tl.write_pcap(trace, tmp_path / "again.pcap"))[0]
     assert (back.client_addr, back.server_addr) == (trace.client_addr, trace.server_addr)
     assert _shape(back) == _shape(trace)
     assert back.start == pytest.approx(trace.start)
@@ -157,6 +185,48 @@ def _paths_until_last_arrival(trace):
     return {w: [s for t, s in trace.states[w] if t <= last + 1e-9] for w in ("client", "server")}
 
 
+_SENDS = int(tl.Flags.SYN | tl.Flags.FIN | tl.Flags.RST)
+
+
+def _captured_paths(sim):
+    """The states of each side that a capture of ``sim`` (the segments that arrived, as write_pcap writes it) can show.
+
+    A capture shows a state change only when its cause is in the file, at or before its last packet:
+    - a segment the side received (every segment that arrived is in the capture);
+    - a call that sent a SYN, FIN or RST, when some copy of that segment arrived (connect(), close(),
+      abort()); listen() sends nothing and is seen through an arriving SYN,ACK that answers a SYN;
+    - a timer that the segments imply: TIME-WAIT running out (RFC 9293 3.10.8).
+    It cannot show a state entered on sending a segment of which every copy was lost, a call that
+    sends nothing (close() in SYN-SENT), or giving up (it sends nothing). Past the first change it
+    cannot show, the replay reads that side's later segments from the state it can show, so that
+    side's path is compared up to there.
+    """
+    last = max(tx.arrived_at for tx in sim.transmissions if not tx.lost)
+    arrived = {(tx.sender, int(tx.segment.flags) & _SENDS, tx.segment.seq) for tx in sim.transmissions if not tx.lost}
+    paths = {}
+    for who in ("client", "server"):
+        path = [sim.states[who][0][1]]
+        for change in sim.transitions[who]:
+            if change.time > last + 1e-9 or not _shown(sim, who, change, arrived):
+                break
+            path.append(change.new)
+        paths[who] = path
+    return paths
+
+
+def _shown(sim, who, change, arrived) -> bool:
+    if change.event.startswith("rcv_") or change.event == "time_wait_expired":
+        return True
+    if change.event == "listen":
+        syn_ack = tl.Flags.SYN | tl.Flags.ACK
+        return any(tx.sender == who and not tx.lost and tx.segment.flags & syn_ack == syn_ack for tx in sim.transmissions)
+    if change.event in ("connect", "close", "close_unread", "abort"):
+        sent = next((tx for tx in sim.transmissions if tx.sender == who and tx.sent_at >= change.time - 1e-9
+                     and int(tx.segment.flags) & _SENDS), None)
+        return sent is not None and (who, int(sent.segment.flags) & _SENDS, sent.segment.seq) in arrived
+    return False  # give_up, give_up_passive: nothing is sent
+
+
 @SETTINGS
 @given(name=st.sampled_from(ROUND_TRIP), loss=st.sampled_from([0.0, 0.1, 0.3]), seed=st.integers(0, 10_000),
        delayed_ack=st.sampled_from([0.0, 0.2]))
@@ -164,8 +234,13 @@ def test_reading_a_written_run_recovers_both_state_paths(name, loss, seed, delay
     sim = tl.simulate(name, loss=loss, seed=seed, delayed_ack=delayed_ack)
     if all(tx.lost for tx in sim.transmissions):
         return
+    # A segment that reaches a side in the same microsecond (the capture's resolution) as its
+    # TIME-WAIT runs out: whether it met TIME-WAIT or CLOSED is not in the capture's times.
+    ends = [(h.who, h.time) for h in sim.happenings if h.kind == "timer" and h.detail == "time_wait_expired"]
+    assume(not any(tx.receiver == who and abs(tx.arrived_at - t) < 1e-6
+                   for tx in sim.transmissions if not tx.lost for who, t in ends))
     with tempfile.TemporaryDirectory() as tmp:
-        traces = tl.read_pcap(sim.to_pcap(Path(tmp) / "run.pcap"), time_wait=sim.params["time_wait"])
+        traces = tl.read_pcap(tl.write_pcap(sim, Path(tmp) / "run.pcap"), time_wait=sim.params["time_wait"])
     assert len(traces) == 1
     got = traces[0]
     assert got.mismatches == []
@@ -178,7 +253,7 @@ def test_reading_a_written_run_recovers_both_state_paths(name, loss, seed, delay
         assert back.retransmission <= tx.retransmission
         assert back.retransmission >= (tx.retransmission and key in seen)
         seen.add(key)
-    assert {w: [s for _, s in got.states[w]] for w in ("client", "server")} == _paths_until_last_arrival(sim)
+    assert {w: [s for _, s in got.states[w]] for w in ("client", "server")} == _captured_paths(sim)
     assert got.outcomes == {w: (o if o != "timed out" else None) for w, o in sim.outcomes.items()}
 
 
@@ -186,9 +261,8 @@ def test_reading_a_written_run_recovers_both_state_paths(name, loss, seed, delay
 def test_every_lossless_run_reads_back_with_its_state_paths(tmp_path, name):
     """Crossing SYNs or FINs (simultaneous open, close) reach one capture point one after the
     other; their ACK fields tell in which order each end saw them."""
-    """A capture orders crossing SYNs or FINs one after the other; their ACK fields tell the truth."""
     sim = tl.simulate(name, **ISNS)
-    got = tl.read_pcap(sim.to_pcap(tmp_path / "run.pcap"), time_wait=sim.params["time_wait"])[0]
+    got = tl.read_pcap(tl.write_pcap(sim, tmp_path / "run.pcap"), time_wait=sim.params["time_wait"])[0]
     assert got.mismatches == []
     assert {w: [s for _, s in got.states[w]] for w in ("client", "server")} == _paths_until_last_arrival(sim)
 
@@ -200,7 +274,7 @@ def test_two_connections_in_one_file_come_back_in_order(tmp_path):
     with open(buf, "wb") as f:
         writer = dpkt.pcap.Writer(f, linktype=101)
         for trace, offset, port in ((first, 0.0, 40000), (second, 10.0, 40001)):
-            one = trace.to_pcap(tmp_path / "one.pcap", client=("10.0.0.1", port), server=("10.0.0.2", 80))
+            one = tl.write_pcap(trace, tmp_path / "one.pcap", client=("10.0.0.1", port), server=("10.0.0.2", 80))
             for ts, pkt in _records(one):
                 writer.writepkt(pkt, ts=ts + offset)
     traces = tl.read_pcap(buf)
@@ -217,7 +291,7 @@ def test_shipped_captures_read_as_one_connection_each_with_linux_syn_options():
         assert len(traces) == 1, path.name
         trace = traces[0]
         assert trace.client_addr[0] == trace.server_addr[0] == "127.0.0.1"
-        # Linux on loopback (FACTS.md): SYN options mss 65495, sackOK, TS, wscale
+        # Linux on loopback (docs/protocol-facts.md): SYN options mss 65495, sackOK, TS, wscale
         assert trace.options["client"]["mss"] == 65495
         assert trace.options["client"]["sack_permitted"] and trace.options["client"]["timestamps"]
         assert "window_scale" in trace.options["client"]
@@ -267,7 +341,7 @@ def test_non_tcp_packets_are_skipped_with_a_warning(tmp_path):
     with open(out, "wb") as f:
         writer = dpkt.pcap.Writer(f, linktype=101)
         writer.writepkt(bytes(udp), ts=0)
-        for ts, pkt in _records(tl.simulate("lifecycle").to_pcap(tmp_path / "l.pcap")):
+        for ts, pkt in _records(tl.write_pcap(tl.simulate("lifecycle"), tmp_path / "l.pcap")):
             writer.writepkt(pkt, ts=ts)
     with pytest.warns(tl.PcapWarning, match=r"skipped 1 packet\(s\): 1 not TCP \(UDP\)"):
         traces = tl.read_pcap(out)
@@ -301,7 +375,7 @@ def test_a_segment_the_model_would_not_send_is_reported(tmp_path):
     trace = tl.simulate("handshake", **ISNS)
     probe = tl.Transmission(4, "client", tl.Segment(tl.Flags.ACK, 100, 301), 1.0, 1.05, False, False)
     trace.transmissions.append(probe)
-    got = tl.read_pcap(trace.to_pcap(tmp_path / "ka.pcap"), time_wait=240)[0]
+    got = tl.read_pcap(tl.write_pcap(trace, tmp_path / "ka.pcap"), time_wait=240)[0]
     assert got.mismatches == [Mismatch(4, "client", probe.segment, "the model in ESTABLISHED would not send it")]
     assert "disagrees with 1 segment" in got.summary()
 
@@ -311,7 +385,7 @@ def test_a_segment_the_model_drops_is_reported(tmp_path):
     trace = tl.simulate("handshake", **ISNS)
     bare = tl.Transmission(4, "server", tl.Segment(tl.Flags.PSH, 301, 0, payload=b"hi"), 1.0, 1.05, False, False)
     trace.transmissions.append(bare)
-    got = tl.read_pcap(trace.to_pcap(tmp_path / "bare.pcap"), time_wait=240)[0]
+    got = tl.read_pcap(tl.write_pcap(trace, tmp_path / "bare.pcap"), time_wait=240)[0]
     assert Mismatch(4, "client", bare.segment, "the model in ESTABLISHED drops it: no ACK bit in a synchronized state") \
         in got.mismatches
 
@@ -325,13 +399,13 @@ def test_arguments_are_checked(tmp_path):
     with pytest.raises(TypeError, match="trace"):
         tl.write_pcap("not a trace", tmp_path / "x.pcap")
     with pytest.raises(ValueError, match="lost"):
-        trace.to_pcap(tmp_path / "x.pcap", lost="drop")
+        tl.write_pcap(trace, tmp_path / "x.pcap", lost="drop")
     with pytest.raises(ValueError, match="client .*not an IPv4 or IPv6 address"):
-        trace.to_pcap(tmp_path / "x.pcap", client=("example.com", 80))
+        tl.write_pcap(trace, tmp_path / "x.pcap", client=("example.com", 80))
     with pytest.raises(ValueError, match="server .*port"):
-        trace.to_pcap(tmp_path / "x.pcap", server=("192.0.2.2", 70000))
+        tl.write_pcap(trace, tmp_path / "x.pcap", server=("192.0.2.2", 70000))
     with pytest.raises(ValueError, match="both be IPv4 or both IPv6"):
-        trace.to_pcap(tmp_path / "x.pcap", client=("::1", 1))
+        tl.write_pcap(trace, tmp_path / "x.pcap", client=("::1", 1))
     with pytest.raises(FileNotFoundError):
         tl.read_pcap(tmp_path / "missing.pcap")
 

@@ -1,6 +1,6 @@
 """Whole runs of the named scenarios: exact segments, both sides' state paths, outcomes.
 
-Expected numbers are worked out here from FACTS.md (x = client ISN, y = server ISN):
+Expected numbers are worked out here from docs/protocol-facts.md (x = client ISN, y = server ISN):
 SYN seq=x; SYN,ACK seq=y ack=x+1; ACK seq=x+1 ack=y+1; then, with u/v the next sequence
 numbers of the side that closes first / second: FIN,ACK seq=u ack=v; ACK seq=v ack=u+1;
 FIN,ACK seq=w ack=u+1; ACK seq=u+1 ack=w+1.
@@ -62,7 +62,7 @@ OPEN_S = [CLOSED, LISTEN, SYN_RCVD, ESTAB]
 
 
 def expected(name, x, y):
-    """(segments, client path, server path, outcomes) for a named scenario, from FACTS.md."""
+    """(segments, client path, server path, outcomes) for a named scenario, from docs/protocol-facts.md."""
     if name == "handshake":
         return handshake(x, y), OPEN_C, OPEN_S, {}
     if name in ("lifecycle", "server-closes-on-eof"):
@@ -80,7 +80,7 @@ def expected(name, x, y):
                 + [s("FIN,ACK", w, u + 1), c("ACK", u + 1, w + 1)],
                 OPEN_C + [FW1, FW2, TW, CLOSED], OPEN_S + [CW, LAST_ACK, CLOSED], {})
     if name == "simultaneous-open":
-        # RFC 9293 figure 8: SYNs cross, each side answers SYN,ACK seq=ISS ack=their seq+1
+        # RFC 9293 figure 7: SYNs cross, each side answers SYN,ACK seq=ISS ack=their seq+1
         return ([c("SYN", x), s("SYN", y), c("SYN,ACK", x, y + 1), s("SYN,ACK", y, x + 1)]
                 + release(c, s, x + 1, y + 1),
                 [CLOSED, SYN_SENT, SYN_RCVD, ESTAB, FW1, FW2, TW, CLOSED],

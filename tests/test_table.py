@@ -1,9 +1,9 @@
-"""The state machine, one test per row of the table in FACTS.md ("The state machine").
+"""The state machine, one test per row of the table in docs/protocol-facts.md ("The state machine").
 
 Each test drives a real sans-IO Endpoint into the row's start state with the RFC's own segments,
 applies the row's event and checks what is sent (flags, seq, ack worked out from RFC 9293
 arithmetic) and the next state. Every test runs twice: with small ISNs and with ISNs next to 2**32
-so that every number wraps. Row numbers (rowNN) follow the order of the FACTS.md table:
+so that every number wraps. Row numbers (rowNN) are the table's row numbers:
 
     01 CLOSED open (passive/active)          14 FIN-WAIT-1 ACK of our FIN
     02 CLOSED any segment but RST -> RST     15 FIN-WAIT-1 FIN, ours not acked (CLOSING)
@@ -131,7 +131,7 @@ def test_row07_syn_sent_syn_without_ack_is_simultaneous_open(isns):
     x, y = c.x, c.y
     assert c.recv(seg(SYN, y)) == [exp("SYN,ACK", x, y + 1)]
     assert c.state == "SYN-RECEIVED"
-    # RFC 9293 figure 8: the peer's SYN,ACK then completes the open, nothing more is sent
+    # RFC 9293 figure 7: the peer's SYN,ACK then completes the open, nothing more is sent
     assert c.recv(seg(SYN | ACK, y, x + 1)) == []
     assert c.state == "ESTABLISHED"
     assert c.ep.next_deadline() is None

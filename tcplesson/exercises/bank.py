@@ -19,17 +19,21 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 from .. import labels
+from ..network import Flood, Network, Server, clients
+from ..nettrace import NetworkTrace
+from ..sysctl import LINUX_DEFAULTS
 from ..scenarios import Scenario
 from ..segment import SEQ_MOD, Flags, Segment
 from ..simulator import simulate
 from ..states import State
 from ..trace import SIDES, Trace
-from .answers import Choice, Number, Option, StateName
+from .answers import TIME_TOLERANCE, Choice, Number, Option, StateName
 from .words import Words, title
 
 LESSONS = {
     1: "01_segment_and_flags", 2: "02_three_way_handshake", 3: "03_why_three_way",
     4: "04_four_way_release", 5: "05_time_wait_2msl", 6: "06_state_machine", 7: "07_myths_and_facts",
+    10: "10_listen_queues_and_syn_flood",
 }
 DELAYS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08)  # small enough that the RTO never rises above its floor
 RTOS = (1.0, 1.5, 2.0)
@@ -664,4 +668,113 @@ def _close_time_2msl(rng: random.Random, t: Words) -> Draft:
         hint=t("hint"),
         explanation=t("explanation"),
         given={"delay": delay, "rtt": rtt, "link": link, "msl": msl, "open_wait": open_wait, "fin_wait": fin_wait},
+    )
+
+
+# ---------------------------------------------------------------- lesson 10: listen queues, backlog, SYN floods
+# Asked after the 408-style ones, so that adding them changed no earlier question's number.
+
+EVERY = (0.2, 0.3, 0.5)  # seconds between clients: longer than any round trip of DELAYS, so handshakes never overlap
+
+
+def _no_accept(rng: random.Random) -> dict:
+    """listen(backlog) by an application that never calls accept(), and more clients than can fit."""
+    backlog = rng.randint(1, 6)
+    return {"backlog": backlog, "n": backlog + rng.randint(2, 4), "every": rng.choice(EVERY),
+            "delay": rng.choice(DELAYS)}
+
+
+def _no_accept_run(g: dict, *, abort: int = 0, syn_retries: int | None = None, rto: float = 1.0) -> NetworkTrace:
+    """The run of ``_no_accept``'s numbers; ``syn_retries`` is every client host's tcp_syn_retries."""
+    mine = None if syn_retries is None else {"tcp_syn_retries": syn_retries}
+    net = Network("accept-queue-full", Server(backlog=g["backlog"], accept_every=None,
+                                              sysctls={"tcp_abort_on_overflow": abort}),
+                  [c._replace(sysctls=mine) for c in clients(g["n"], every=g["every"], close_after=30.0)])
+    run = simulate(net, delay=g["delay"], rto=rto)
+    if run.count("ACK dropped (accept queue full)") or run.count("RST (accept queue full)"):
+        raise RuntimeError(f"every={g['every']} s must keep the clients one after another, but a handshake's "
+                           f"last ACK met a full accept queue")
+    return run
+
+
+@question("accept-queue-admitted", 10)
+def _accept_queue_admitted(rng: random.Random, t: Words) -> Draft:
+    g = _no_accept(rng)
+    run = _no_accept_run(g)
+    admitted = sum(row["connected"] is not None for row in run.connect_times())
+    b = g["backlog"]
+    return Draft(
+        setting=t("setting", **g),
+        asks=t("asks"),
+        answer=Number(admitted, traps={
+            b: t("trap.limit"),
+            g["n"]: t("trap.everyone"),
+            b - 1: t("trap.minus_one"),
+            0: t("trap.none"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given=g,
+    )
+
+
+@question("full-queue-client", 10)
+def _full_queue_client(rng: random.Random, t: Words) -> Draft:
+    g = _no_accept(rng)
+    g.update(abort=rng.choice((0, 1)), syn_retries=rng.randint(1, 4), rto=rng.choice(RTOS))
+    run = _no_accept_run(g, abort=g["abort"], syn_retries=g["syn_retries"], rto=g["rto"])
+    last = run.connect_times()[-1]
+    if last["outcome"] is None:
+        raise RuntimeError("full-queue-client: the last client must not get in")
+    failed = run.connection(last["client"]).states["client"][-1][0] - last["started"]  # its socket went CLOSED
+    rto, r = g["rto"], g["syn_retries"]
+    default, traps = LINUX_DEFAULTS["tcp_syn_retries"], {}
+    for value, key in ((2 * g["delay"], "trap.refused"), (rto * (2**r - 1), "trap.last_syn"),
+                       (rto * (r + 1), "trap.no_backoff"), (rto * 2**r, "trap.last_wait"),
+                       (rto * (2**(default + 1) - 1), "trap.linux_default"), (last["started"] + failed, "trap.clock")):
+        traps.setdefault(round(value, 6), t(key, syn_retries=r, default=default))
+    return Draft(
+        setting=t("setting", **g),
+        asks=t("asks", n=g["n"]),
+        answer=Number(round(failed, 6), unit="s", traps=traps),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={**g, "started": last["started"]},
+    )
+
+
+@question("syn-cookies-flood", 10)
+def _syn_cookies_flood(rng: random.Random, t: Words) -> Draft:
+    g = {"rate": rng.choice((100, 150, 200)), "start": 1.0, "duration": rng.choice((10, 12, 15)),
+         "backlog": rng.choice((16, 32, 64)), "cookies": rng.choice((0, 1)), "n": 4, "first": 2.0,
+         "every": rng.choice((1.0, 1.5, 2.0)), "delay": rng.choice(DELAYS)}
+    net = Network("syn-flood", Server(backlog=g["backlog"], sysctls={"tcp_syncookies": g["cookies"]}),
+                  clients(g["n"], start=g["first"], every=g["every"]),
+                  Flood(g["rate"], start=g["start"], duration=g["duration"]))
+    run = simulate(net, delay=g["delay"])
+    rows, listener = run.connect_times(), ("server", 80)
+    if run.queue_at(*listener, g["first"])[0] <= run.limits[listener] or \
+            rows[-1]["started"] >= g["start"] + g["duration"]:
+        raise RuntimeError(f"syn-cookies-flood: with rate={g['rate']}, backlog={g['backlog']}, first={g['first']} "
+                           f"and duration={g['duration']} every client must connect while the SYN queue is full")
+    one_rtt = 2 * g["delay"] + TIME_TOLERANCE  # connect() took one round trip, to the table's millisecond
+
+    def waited_for_retransmissions():
+        return all(row["connected"] is None or row["connected"] > one_rtt for row in rows) and all(
+            any(tx.sender == "client" and tx.retransmission and tx.segment.has(Flags.SYN)
+                for tx in run.connection(row["client"]).transmissions) for row in rows)
+
+    return Draft(
+        setting=t("setting", meaning=t(f"cookies.{g['cookies']}"), **g),
+        asks=t("asks"),
+        answer=_shuffled(rng, [
+            _option(t, "one_rtt", lambda: all(row["connected"] is not None and row["connected"] <= one_rtt
+                                              for row in rows)),
+            _option(t, "late", waited_for_retransmissions),
+            _option(t, "refused", lambda: any(row["outcome"] == "refused" for row in rows)),
+            _option(t, "accept_queue", lambda: max(a for _, _, a in run.queues[listener]) >= run.limits[listener]),
+        ]),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given=g,
     )

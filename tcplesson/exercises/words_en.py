@@ -422,3 +422,86 @@ QUESTIONS.update({
                        "other side's FIN reached it.",
     },
 })
+
+# ---------------------------------------------------------------- lesson 10: listen queues, backlog, SYN floods
+QUESTIONS.update({
+    "accept-queue-admitted": {
+        "title": "How many connections a full accept queue holds",
+        "setting": "A server calls listen() with backlog {backlog} and never calls accept(). {n} clients connect "
+                   "one after another, {every:g} s apart; the one-way delay is {delay} s, so each handshake is over "
+                   "before the next client starts.",
+        "asks": "How many of the clients complete the three-way handshake?",
+        "trap.limit": "Linux counts the accept queue full only when it holds more than the backlog "
+                      "(sk_acceptq_is_full compares with >), so one more fits.",
+        "trap.everyone": "the kernel completes handshakes without accept(), but only while the accept queue has "
+                         "room; once it is full, Linux drops every new SYN.",
+        "trap.minus_one": "no connection is being served here: the application never calls accept(), so every "
+                          "finished handshake stays in the accept queue, and it holds backlog + 1.",
+        "trap.none": "the kernel, not the application, completes the handshake: accept() only takes a finished "
+                     "connection off the accept queue.",
+        "hint": "A finished handshake waits in the accept queue until accept() takes it. When does Linux count that "
+                "queue full? Look at the comparison in sk_acceptq_is_full() (include/net/sock.h; lesson 10, "
+                "section 3).",
+        "explanation": "Linux counts the accept queue full only when it holds more than the backlog "
+                       "(sk_acceptq_is_full compares with >), so backlog + 1 handshakes complete; every later SYN "
+                       "is dropped and its client times out.",
+    },
+    "full-queue-client": {
+        "title": "When connect() fails at a full accept queue",
+        "setting": "A server calls listen() with backlog {backlog} and never calls accept(); its "
+                   "tcp_abort_on_overflow is {abort}. {n} clients connect one after another, {every:g} s apart. The "
+                   "one-way delay is {delay} s, the initial RTO {rto} s, and every client host has "
+                   "tcp_syn_retries = {syn_retries}.",
+        "asks": "The last client, client{n}, does not get in. How many seconds after it calls connect() does "
+                "connect() fail?",
+        "trap.refused": "that is one round trip: connect() fails that fast only when an RST comes back (\"connection "
+                        "refused\"). A full accept queue drops the SYN and sends nothing.",
+        "trap.last_syn": "that is when the last SYN retransmission is sent; connect() waits one more, doubled, "
+                         "timeout for an answer before it gives up.",
+        "trap.no_backoff": "the timeout doubles after every retransmission (exponential backoff); it is not one RTO "
+                           "each time.",
+        "trap.last_wait": "that is only the last wait; connect() waits through all of them, one after another, each "
+                          "twice the one before.",
+        "trap.linux_default": "this client's tcp_syn_retries is {syn_retries}, not Linux's default of {default}.",
+        "trap.clock": "the question asks how long after the connect() call, not the time on the clock.",
+        "hint": "The server answers a dropped SYN with nothing. The client repeats its SYN one RTO later, doubling "
+                "the timeout each time (RFC 6298); after tcp_syn_retries retransmissions and one more timeout, "
+                "connect() gives up. tcp_abort_on_overflow acts on the handshake's last ACK, not on a SYN (lesson "
+                "10, sections 3 and 4).",
+        "explanation": "A SYN that finds the accept queue full is dropped without an answer (no RST, whatever "
+                       "tcp_abort_on_overflow says); the client retransmits it with a doubling timeout, and when the "
+                       "last one times out connect() fails with \"connection timed out\" (ETIMEDOUT), never "
+                       "\"connection refused\".",
+    },
+    "syn-cookies-flood": {
+        "title": "What real clients see during a SYN flood",
+        "setting": "An attacker sends SYNs from forged addresses that no host uses: {rate:g} per second from t = "
+                   "{start:g} s, for {duration:g} s. The server listens with backlog {backlog} and has "
+                   "tcp_syncookies = {cookies} ({meaning}). During the flood, {n} legitimate clients connect, from t "
+                   "= {first:g} s one every {every:g} s; the one-way delay is {delay} s.",
+        "cookies.0": "no SYN cookies",
+        "cookies.1": "SYN cookies when the SYN queue is full, the Linux default",
+        "asks": "What do these clients see?",
+        "option.one_rtt": "Each of them connects within one round trip, as if there were no flood.",
+        "rebut.one_rtt": "with tcp_syncookies = 0 every SYN that finds the SYN queue full is dropped, the legitimate "
+                         "ones too; a client gets in only when a retransmitted SYN finds room.",
+        "option.late": "Their SYNs are dropped at the full SYN queue: connect() waits for its SYN retransmissions, "
+                       "and connects late or fails with \"connection timed out\".",
+        "rebut.late": "with tcp_syncookies = 1 a SYN that finds the SYN queue full is not dropped: the server answers "
+                      "it with a SYN cookie and keeps no state, and the client's ACK creates the connection.",
+        "option.refused": "connect() fails at once with \"connection refused\": the server answers the SYNs it has no "
+                          "room for with RST.",
+        "rebut.refused": "an overloaded Linux listener sends no RST for a SYN it cannot keep: it drops it (no "
+                         "cookies) or answers it with a cookie. Nobody sees \"connection refused\".",
+        "option.accept_queue": "The forged SYNs fill the accept queue, and the clients' connections wait there until "
+                               "the flood ends.",
+        "rebut.accept_queue": "forged SYNs never finish the handshake (their SYN,ACKs go to addresses nobody uses), "
+                              "so they fill the SYN queue; the accept queue holds only finished handshakes.",
+        "hint": "In which queue do the forged SYNs wait, and do they ever leave it? Then: what does the server do "
+                "with a SYN that finds that queue full, with tcp_syncookies = 0 and with 1 (lesson 10, section 5)?",
+        "explanation": "Forged SYNs fill the SYN queue, not the accept queue. Without cookies Linux drops every SYN "
+                       "that finds it full, so real clients wait for their SYN retransmissions; with cookies it "
+                       "answers them without keeping state, and a real client is in after one round trip. Nobody "
+                       "is refused: an overloaded listener sends no RST.",
+    },
+})

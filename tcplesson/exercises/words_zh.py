@@ -360,3 +360,71 @@ QUESTIONS = {
         "explanation": "先关闭的一方离开 TIME-WAIT 时双方才都进入 CLOSED：也就是对方的 FIN 到达它之后再过 2 x MSL。",
     },
 }
+
+# ---------------------------------------------------------------- 第 10 课：监听队列、backlog 与 SYN 洪泛
+QUESTIONS.update({
+    "accept-queue-admitted": {
+        "title": "全连接队列最多放得下几个连接",
+        "setting": "服务器调用 listen()，backlog 为 {backlog}，之后从不调用 accept()。{n} 个客户端每隔 {every:g} 秒"
+                   "依次发起连接；单向传播时延是 {delay} 秒，所以每次三次握手都在下一个客户端开始之前完成。",
+        "asks": "其中有几个客户端能完成三次握手？",
+        "trap.limit": "只有当全连接队列的长度大于 backlog 时，Linux 才认为它满了（sk_acceptq_is_full 用的是 >），"
+                      "所以还能再多放一个。",
+        "trap.everyone": "应用程序不调用 accept()，三次握手照样由内核完成，但前提是全连接队列还有空位；队列一满，"
+                         "Linux 就丢掉之后到达的每一个 SYN。",
+        "trap.minus_one": "这里没有哪个连接“正在被处理”：应用程序从不调用 accept()，完成握手的连接全都留在全连接"
+                          "队列里，而这个队列能放下 backlog + 1 个。",
+        "trap.none": "三次握手由内核完成，用不着应用程序：accept() 只是把已经建立好的连接从全连接队列里取走。",
+        "hint": "完成三次握手的连接进入全连接队列（accept 队列），等着 accept() 来取。Linux 什么时候认为这个队列"
+                "满了？看 include/net/sock.h 里 sk_acceptq_is_full() 用的是哪个比较运算符（第 10 课第 3 节）。",
+        "explanation": "只有当全连接队列的长度大于 backlog 时，Linux 才认为它满了（sk_acceptq_is_full 用的是 >），"
+                       "所以能完成握手的是 backlog + 1 个；之后到达的 SYN 都被丢掉，那些客户端最后连接超时。",
+    },
+    "full-queue-client": {
+        "title": "全连接队列已满时，connect() 多久之后失败",
+        "setting": "服务器调用 listen()，backlog 为 {backlog}，之后从不调用 accept()；它的 tcp_abort_on_overflow "
+                   "是 {abort}。{n} 个客户端每隔 {every:g} 秒依次发起连接。单向传播时延是 {delay} 秒，初始重传超时 "
+                   "RTO 是 {rto} 秒，每台客户端主机的 tcp_syn_retries 都是 {syn_retries}。",
+        "asks": "最后一个客户端 client{n} 连不上。从它调用 connect() 算起，经过多少秒 connect() 失败？",
+        "trap.refused": "这只是一个往返时间：只有收到 RST（“连接被拒绝”），connect() 才会失败得这么快。"
+                        "全连接队列满时，Linux 把 SYN 悄悄丢掉，什么也不回。",
+        "trap.last_syn": "这是最后一次重传 SYN 的时刻；connect() 还要再等一个（又加倍了的）超时，仍然没有回答才放弃。",
+        "trap.no_backoff": "每重传一次，超时时间就加倍（指数退避），不是每次都只等一个 RTO。",
+        "trap.last_wait": "这只是最后一段等待；connect() 要把每一段超时依次等完，每一段都是前一段的两倍。",
+        "trap.linux_default": "这台客户端的 tcp_syn_retries 是 {syn_retries}，不是 Linux 默认的 {default}。",
+        "trap.clock": "题目问的是从调用 connect() 算起经过多久，而不是时钟上的时刻。",
+        "hint": "SYN 被丢掉时，服务器什么也不回。客户端在一个 RTO 之后重传 SYN，以后每次超时时间加倍（RFC 6298）；"
+                "重传 tcp_syn_retries 次之后再等一个超时，connect() 才放弃。tcp_abort_on_overflow 管的是第三次"
+                "握手的 ACK，不管 SYN（第 10 课第 3、4 节）。",
+        "explanation": "遇上已满的全连接队列，SYN 被悄悄丢掉（不发 RST，与 tcp_abort_on_overflow 无关）；客户端按"
+                       "加倍的超时时间重传 SYN，最后一次重传也超时之后，connect() 以“连接超时”（ETIMEDOUT）失败，"
+                       "而不是“连接被拒绝”。",
+    },
+    "syn-cookies-flood": {
+        "title": "SYN 洪泛期间，正常的客户端看到什么",
+        "setting": "攻击者用不存在的主机地址伪造 SYN：从 t = {start:g} 秒起每秒 {rate:g} 个，持续 {duration:g} 秒。"
+                   "服务器的 backlog 为 {backlog}，tcp_syncookies = {cookies}（{meaning}）。洪泛期间有 {n} 个正常的"
+                   "客户端发起连接，从 t = {first:g} 秒起每隔 {every:g} 秒一个；单向传播时延是 {delay} 秒。",
+        "cookies.0": "不使用 SYN cookie",
+        "cookies.1": "半连接队列满时使用 SYN cookie，这是 Linux 的默认值",
+        "asks": "这些客户端看到的是什么？",
+        "option.one_rtt": "每个客户端都在一个往返时间内连上，就像没有洪泛一样。",
+        "rebut.one_rtt": "tcp_syncookies = 0 时，遇上已满的半连接队列的 SYN 一律被丢掉，正常客户端的也不例外；"
+                         "只有等到某次重传的 SYN 碰上空位，客户端才能连上。",
+        "option.late": "它们的 SYN 因为半连接队列已满而被丢掉：connect() 只能等 SYN 重传，要么晚些才连上，"
+                       "要么以“连接超时”失败。",
+        "rebut.late": "tcp_syncookies = 1 时，遇上满队列的 SYN 不会被丢掉：服务器用 SYN cookie 回答它，不保存任何"
+                      "状态，客户端的 ACK 一到，连接就建立了。",
+        "option.refused": "connect() 立刻以“连接被拒绝”失败：服务器对放不下的 SYN 回 RST。",
+        "rebut.refused": "过载的 Linux 监听套接字不会为放不下的 SYN 发 RST：没有 cookie 时把它丢掉，有 cookie 时用"
+                         " cookie 回答它。谁也看不到“连接被拒绝”。",
+        "option.accept_queue": "伪造的 SYN 占满了全连接队列（accept 队列），客户端的连接只能在那里一直等到洪泛结束。",
+        "rebut.accept_queue": "伪造的 SYN 永远完成不了三次握手（它们的 SYN,ACK 发往没有主机的地址），所以占满的是"
+                              "半连接队列（SYN 队列）；全连接队列里只有完成了握手的连接。",
+        "hint": "伪造的 SYN 停在哪个队列里，会不会离开？再想一想：一个遇上满队列的 SYN，服务器在 "
+                "tcp_syncookies = 0 和 = 1 时分别怎样处理（第 10 课第 5 节）？",
+        "explanation": "伪造的 SYN 占满的是半连接队列，不是全连接队列。没有 cookie 时，Linux 丢掉每一个遇上满队列的"
+                       " SYN，正常客户端只能等 SYN 重传；有 cookie 时，它不保存状态地回答这些 SYN，真正的客户端一个"
+                       "往返就能连上。谁也不会被拒绝：过载的监听套接字不发 RST。",
+    },
+})

@@ -96,7 +96,10 @@ class _Layout:
         self.row = fontsize * 1.5
         self.note_fs = max(min(fontsize, 11.0), fontsize - 1)
         txs = trace.transmissions
-        self.delay = _typical_delay(trace)
+        self.delay = trace.typical_delay()
+        # a connection out of a run of many hosts starts when it does, not at the run's 0
+        self.t0 = min([t for who in SIDES for t, _ in trace.states[who][:1]] + [tx.sent_at for tx in txs[:1]])
+        self.notes = trace.segment_notes(lang, brief=True)
 
         # --- the gutters beside each line: state names, outcomes, bracket labels ---
         self.bracket_gap, self.text_gap = 10.0, 22.0
@@ -178,7 +181,7 @@ class _Layout:
         return max(self.height - self.header - self.footer, 4 * self.row)
 
     def _scale(self, busy, bursts, protect, compress):
-        return _timescale.build(busy, t0=0.0, t1=self.t1, available=self._available(), row=self.row * 1.15,
+        return _timescale.build(busy, t0=self.t0, t1=self.t1, available=self._available(), row=self.row * 1.15,
                                 unit=self.delay, compress=compress, protect=protect, bursts=dict(bursts),
                                 fit=self.fit)
 
@@ -363,12 +366,8 @@ class _Drawing:
         L, ax = self.L, self.ax
         x0, y0, x1, y1 = geom
         text = labels.segment_label(tx.segment, *self._bases(tx), lang=L.lang)
-        notes = []
-        if tx.retransmission:
-            notes.append(labels.text("retransmission", L.lang))
-        if tx.stale:
-            notes.append(labels.text("old duplicate", L.lang))
-        note = "(" + ", ".join(notes) + ")" if notes else ""
+        notes = L.notes.get(tx.index)
+        note = "(" + labels.text("list_sep", L.lang).join(notes) + ")" if notes else ""
         nw, nh = (measure(note, L.note_fs, "normal", L.lang)[0] + 4, L.note_fs * 1.25) if note else (0, 0)
         # keep text upright: read it left to right whichever way the arrow goes
         ux, uy = math.cos(angle), math.sin(angle)
@@ -541,21 +540,6 @@ def _grow(poly, pad: float):
 
 
 # --- facts read from the trace (never decided here) ---
-def _typical_delay(trace) -> float:
-    delays = sorted(tx.arrived_at - tx.sent_at for tx in trace.transmissions if not tx.lost)
-    if delays and delays[len(delays) // 2] > 0:
-        return max(delays[len(delays) // 2], 1e-6)
-    if float(trace.params.get("delay") or 0) > 0:  # every segment lost: the link's own delay
-        return float(trace.params["delay"])
-    # No delay to go by (a capture sees each segment at one place, or a zero-delay link): the
-    # closest two segments must still be a row apart.
-    times = sorted({round(tx.sent_at, 9) for tx in trace.transmissions})
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    if gaps:
-        return max(min(gaps), 1e-6)
-    return max(float(trace.params.get("delay") or 0.05), 1e-3)
-
-
 def _rto_waits(trace, lang: str) -> list[dict]:
     """Retransmissions the trace says an RTO timer caused, with the wait since the previous copy; and
     each give-up, with the last wait (from the last copy sent to the moment the side gave up)."""

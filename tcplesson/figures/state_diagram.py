@@ -39,22 +39,22 @@ from . import _place
 from ._common import (GREY, MARGINS, SIDE_COLOURS, STATE_FILLS, axes_points, check_ax, check_fontsize, check_lang,
                       check_trace, check_who, clear_axes, measure, new_axes, record)
 
-S = State
+_S = State
 
 # Where each box sits (x, y): the shape of RFC 9293 figure 5. CLOSED has a second copy at the
 # bottom right, as in the RFC, for the arcs that end a connection.
 POSITIONS = {
-    S.CLOSED: (5.5, 10.0),
-    S.LISTEN: (5.5, 8.3),
-    S.SYN_RECEIVED: (1.4, 6.6),
-    S.SYN_SENT: (9.6, 6.6),
-    S.ESTABLISHED: (5.5, 4.9),
-    S.FIN_WAIT_1: (1.4, 3.2),
-    S.CLOSE_WAIT: (9.6, 3.2),
-    S.FIN_WAIT_2: (1.4, 0.9),
-    S.CLOSING: (5.5, 0.9),
-    S.LAST_ACK: (9.6, 0.9),
-    S.TIME_WAIT: (5.5, -1.2),
+    _S.CLOSED: (5.5, 10.0),
+    _S.LISTEN: (5.5, 8.3),
+    _S.SYN_RECEIVED: (1.4, 6.6),
+    _S.SYN_SENT: (9.6, 6.6),
+    _S.ESTABLISHED: (5.5, 4.9),
+    _S.FIN_WAIT_1: (1.4, 3.2),
+    _S.CLOSE_WAIT: (9.6, 3.2),
+    _S.FIN_WAIT_2: (1.4, 0.9),
+    _S.CLOSING: (5.5, 0.9),
+    _S.LAST_ACK: (9.6, 0.9),
+    _S.TIME_WAIT: (5.5, -1.2),
 }
 CLOSED_AGAIN = (9.6, -1.2)
 _BOX_W, _BOX_H = 2.5, 0.8
@@ -161,12 +161,12 @@ class _Diagram:
         self.boxes = {}
         # the state names: two points larger than the labels, but always inside their boxes
         # (in Chinese two lines: the RFC name over the textbook's name)
-        names = {s: labels.state_label(s, self.lang) for s in S}
+        names = {s: labels.state_label(s, self.lang) for s in _S}
         widest, tallest = (max(measure(n, self.fs + 2, "bold", self.lang)[i] for n in names.values()) for i in (0, 1))
         name_fs = max(_MIN_FS, min(self.fs + 2, (self.fs + 2) * (_BOX_W * self.k - 8) / widest,
                                    (self.fs + 2) * (_BOX_H * self.k - 4) / tallest))
         for state, (x, y) in list(POSITIONS.items()) + [("CLOSED-2", CLOSED_AGAIN)]:
-            real = S.CLOSED if state == "CLOSED-2" else state
+            real = _S.CLOSED if state == "CLOSED-2" else state
             gid = _box_gid(state)
             on = state in lit
             box = FancyBboxPatch((x - _BOX_W / 2, y - _BOX_H / 2), _BOX_W, _BOX_H,
@@ -281,15 +281,15 @@ class _Diagram:
 
     def _end(self, state, other):
         """The box an arc uses for ``state``: for CLOSED, the copy nearer the other end."""
-        if state is not S.CLOSED:
+        if state is not _S.CLOSED:
             return state, POSITIONS[state]
-        top, bottom = POSITIONS[S.CLOSED], CLOSED_AGAIN
-        if other is None or other is S.CLOSED:
-            return S.CLOSED, top
+        top, bottom = POSITIONS[_S.CLOSED], CLOSED_AGAIN
+        if other is None or other is _S.CLOSED:
+            return _S.CLOSED, top
         ox, oy = POSITIONS[other]
         if math.dist((ox, oy), bottom) < math.dist((ox, oy), top):
             return "CLOSED-2", bottom
-        return S.CLOSED, top
+        return _S.CLOSED, top
 
     def _ends(self, arc):
         a_key, a = self._end(arc["state"], arc["next"])

@@ -23,7 +23,6 @@ from ..trace import SIDES
 from . import _timescale
 from ._common import (MARGINS, SIDE_COLOURS, STATE_FILLS, axes_points, check_ax, check_fontsize, check_lang,
                       check_trace, measure, new_axes, record)
-from .ladder import _typical_delay
 
 _ROW_Y = {"client": 1.0, "server": 0.0}
 _BAR = 0.42
@@ -47,7 +46,7 @@ def plot_timeline(trace, ax=None, *, compress="auto", fontsize: float = 12, lang
 def _draw(ax, trace, compress, fs, lang) -> None:
     w_pt, h_pt = axes_points(ax)
     words_font = font(lang)
-    delay = _typical_delay(trace)
+    delay = trace.typical_delay()
     changes = sorted({round(t, 9) for who in SIDES for t, _ in trace.states[who]})
     busy = [(t, t) for t in changes]
     # the shortest state must stay readable, no more: a run with few changes needs no cut at all
