@@ -29,7 +29,8 @@ class FloodExplorer(widgets.VBox):
                  duration: float = 10.0, delay: float = 0.01, seed: int = 0, lang: str | None = None) -> None:
         self.lang = labels.resolve(lang)
         t = lambda key: labels.text(key, self.lang)  # noqa: E731
-        style, wide = {"description_width": "initial"}, widgets.Layout(width="330px")
+        # wide enough that the longest label (the Chinese one for tcp_synack_retries) leaves room for the track
+        style, wide = {"description_width": "initial"}, widgets.Layout(width="410px")
         values = dict(rate=rate, backlog=backlog, synack_retries=synack_retries)
         self.controls = {}
         for name, (low, high, step) in _RANGES.items():

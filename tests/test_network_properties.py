@@ -7,6 +7,7 @@ cookies every legitimate client gets in, the same seed gives the same run).
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,12 +111,31 @@ def test_every_network_run_ends_within_its_limits_and_repeats_exactly(net, loss,
 @given(net=networks, cookies=st.sampled_from([1, 2]), seed=st.integers(0, 2**16))
 def test_with_cookies_every_legitimate_client_gets_in(net, cookies, seed):
     """SYN cookies need no state, so a flood cannot fill anything a legitimate SYN needs: with no loss
-    and an application that accepts at once, every client connects, is accepted, and closes cleanly."""
+    and an application that accepts at once, every client connects and is accepted, and no SYN is
+    ever dropped for a full SYN queue. (A SYN can still meet a full accept queue: with backlog 0 one
+    connection fills it until accept() runs, and a SYN arriving in that same instant is dropped,
+    cookies or not, as tcp_conn_request checks sk_acceptq_is_full after choosing a cookie.)"""
     server = net.server._replace(accept_every=0.0, sysctls={**net.server.sysctls, "tcp_syncookies": cookies})
     net = tl.Network(net.name, server, net.clients, net.flood)
     trace = tl.simulate(net, loss=0.0, seed=seed)
     rows = trace.connect_times()
     assert len(rows) == len(net.clients)
     assert all(r["connected"] is not None and r["server_accepted"] for r in rows), rows
-    # over a lossless link every handshake takes exactly one round trip: no SYN is ever dropped
-    assert all(abs(r["connected"] - 2 * trace.params["delay"]) < 1e-9 for r in rows), rows
+    assert trace.count("SYN dropped (SYN queue full)") == trace.count("SYN dropped (tcp_max_syn_backlog)") == 0
+    # a handshake that is slower than one round trip waited for a SYN that met a full accept queue
+    slow = [r for r in rows if abs(r["connected"] - 2 * trace.params["delay"]) > 1e-9]
+    assert len(slow) <= trace.count("SYN dropped (accept queue full)"), rows
+
+
+def test_a_syn_in_the_instant_the_accept_queue_holds_its_one_connection_waits_for_its_retransmission():
+    """backlog 0 holds one connection (sk_acceptq_is_full: ">"). Client 1's last ACK and client 3's SYN
+    arrive together at 0.35 s; the ACK fills the queue and the SYN is dropped, cookies or not
+    (tcp_conn_request tests sk_acceptq_is_full after choosing a cookie); accept() runs right after,
+    and client 3's SYN retransmission, 1 s later (RFC 6298 2.1), gets in."""
+    net = tl.Network("instant", tl.Server(backlog=0, accept_every=0.0, sysctls={"tcp_syncookies": 1}),
+                     tl.clients(3, start=0.2, every=0.05))
+    trace = tl.simulate(net)
+    [(when, _)] = [(h.time, h.detail) for h in trace.events("SYN dropped (accept queue full)")]
+    assert when == pytest.approx(0.35)
+    connected = {r["client"]: r["connected"] for r in trace.connect_times()}
+    assert connected == pytest.approx({"client1": 0.1, "client2": 0.1, "client3": 1.1})

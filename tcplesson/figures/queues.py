@@ -12,6 +12,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from .. import labels
 from ..states import State
+from ..trace import SIDES
 from ._common import BLACK, BLUE, GREEN, GREY, VERMILION, check_ax, check_fontsize, check_lang, record
 from ._fonts import font
 
@@ -79,7 +80,8 @@ def plot_queues(trace, host: str = "server", port: int | None = None, ax=None, *
     ax.set_ylabel(t("queues.y"), fontsize=fs, **words)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=fs - 1)
-    ax.set_title(t("queues.title", host=host, port=port), fontsize=fs + 1, loc="left", pad=fs * 1.6, **words)
+    shown = t(host) if host in SIDES else host  # the default host names are words of the figure too
+    ax.set_title(t("queues.title", host=shown, port=port), fontsize=fs + 1, loc="left", pad=fs * 1.6, **words)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     legend = ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), ncol=2, frameon=False,
