@@ -64,6 +64,14 @@ class Endpoint:
     ``isn_clock`` False is the counterfactual in which every connection reuses the same ISN.
     """
 
+    # Slots, not an instance dict: a host makes an Endpoint per arriving SYN, and with this many
+    # attributes a dict is built by resizing, which costs more than the rest of the constructor.
+    __slots__ = ("name", "isn", "rto_initial", "max_retries", "msl", "time_wait", "handshake", "delayed_ack",
+                 "mss", "auto_read", "isn_clock", "_table", "_rules", "state", "outcome", "log", "received",
+                 "_now", "_t0", "_out", "passive", "iss", "irs", "snd_una", "snd_nxt", "rcv_nxt", "snd_wnd",
+                 "_unsent", "_fin_pending", "fin_seq", "_rtx_queue", "_rtx_at", "_tw_at", "_delack_at",
+                 "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar")
+
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
                  delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
