@@ -33,8 +33,13 @@ _INF = float("inf")
 # on the 32-bit circle: seq_add(a, n) is (a + n) % SEQ_MOD, seq_lt(a, b) is
 # (a - b + _HALF) % SEQ_MOD < _HALF, seq_le the same with <=.
 _HALF = 2**31
+# The states the per-segment paths test, as module names: on Python 3.11 every attribute of an Enum
+# class is looked up through EnumType's __getattr__ hook, several times slower than a global.
+CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED
+FIN_WAIT_1, CLOSING, LAST_ACK, TIME_WAIT = State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK, State.TIME_WAIT
 _SYNCHRONIZED = frozenset(s for s in State if s.synchronized)
-_FORGETS = (State.CLOSED, State.LISTEN)  # entering these deletes the TCB
+_FIN_SENT = (FIN_WAIT_1, CLOSING, LAST_ACK)  # states in which an ACK can acknowledge our FIN
+_FORGETS = (CLOSED, LISTEN)  # entering these deletes the TCB
 
 
 class ProtocolError(Exception):
@@ -92,7 +97,7 @@ class Endpoint:
         self._table = lookup_table(handshake)
         self._rules = _RULES[self.handshake]
 
-        self.state = State.CLOSED
+        self.state = CLOSED
         self.outcome: str | None = None
         self.log: list = []
         self.received = bytearray()  # delivered to the application and not yet read
@@ -153,7 +158,7 @@ class Endpoint:
         net/ipv4/syncookies.c cookie_v4_check). Only the socket layer calls this, in LISTEN.
         """
         self._begin(now)
-        if self.state is not State.LISTEN:
+        if self.state is not LISTEN:
             raise ProtocolError(f"can't accept a SYN cookie in state {self.state}; only in LISTEN")
         self.iss = check_int_range("cookie", cookie, 0, SEQ_MOD - 1)
         self.snd_una = self.snd_nxt = self.iss
@@ -197,7 +202,7 @@ class Endpoint:
         if self._rtx_at is not None and self._rtx_at <= now:
             if self.retries >= self.max_retries:
                 self.log.append(records.TimerFired(now, "give_up"))
-                passive_half_open = self.state is State.SYN_RECEIVED and self.passive
+                passive_half_open = self.state is SYN_RECEIVED and self.passive
                 self._run(now, "give_up_passive" if passive_half_open else "give_up")
             else:
                 self.log.append(records.TimerFired(now, "rto"))
@@ -279,11 +284,11 @@ class Endpoint:
     def _segment(self, now: float, seg: Segment) -> None:
         """Sort a segment into one table event, following RFC 9293 section 3.10.7."""
         st, f = self.state, int(seg.flags)
-        if st is State.CLOSED:
+        if st is CLOSED:
             if f & RST:
                 return self._drop(now, seg, "an RST to a closed port is ignored")
             return self._run(now, "rcv_syn_ack" if f & SYN and f & ACK else "rcv_segment", seg)
-        if st is State.LISTEN:
+        if st is LISTEN:
             if f & RST:
                 return self._drop(now, seg, "a listener ignores RST")
             if f & ACK:
@@ -291,7 +296,7 @@ class Endpoint:
             if f & SYN:
                 return self._run(now, "rcv_syn", seg)
             return self._drop(now, seg, "a listener answers only SYN")
-        if st is State.SYN_SENT:
+        if st is SYN_SENT:
             return self._segment_in_syn_sent(now, seg)
         return self._segment_when_synchronizing(now, seg)
 
@@ -319,24 +324,24 @@ class Endpoint:
         repeated_syn = f & SYN and not f & (ACK | RST) and seg.seq == self.irs
         if repeated_syn and (st, "rcv_dup_syn") in self._table:
             return self._run(now, "rcv_dup_syn", seg)
-        if st is State.SYN_RECEIVED and f & SYN and f & ACK and seg.seq == self.irs and self._acks_new(seg):
+        if st is SYN_RECEIVED and f & SYN and f & ACK and seg.seq == self.irs and self._acks_new(seg):
             self._take_ack(now, seg)
             return self._run(now, "rcv_syn_ack", seg)
-        if st is State.TIME_WAIT and f & FIN and not f & RST and seg.end_seq == self.rcv_nxt:
+        if st is TIME_WAIT and f & FIN and not f & RST and seg.end_seq == self.rcv_nxt:
             return self._run(now, "rcv_fin", seg)
         if not self._acceptable(seg):
             if f & RST:
                 return self._drop(now, seg, "RST outside the receive window")
             return self._run(now, "rcv_unacceptable", seg)
         if f & RST:
-            if st is State.SYN_RECEIVED:
+            if st is SYN_RECEIVED:
                 return self._run(now, "rcv_rst_passive" if self.passive else "rcv_rst_active", seg)
             return self._run(now, "rcv_rst", seg)
         if f & SYN:
             return self._run(now, "rcv_syn", seg)
         if not f & ACK:
             return self._drop(now, seg, "no ACK bit in a synchronized state")
-        if st is State.SYN_RECEIVED:
+        if st is SYN_RECEIVED:
             if not self._acks_new(seg):
                 return self._run(now, "rcv_bad_ack", seg)
         elif (self.snd_nxt - seg.ack + _HALF) % SEQ_MOD < _HALF:  # seq_lt(SND.NXT, SEG.ACK)
@@ -356,12 +361,12 @@ class Endpoint:
 
     def _ack_event(self, fin: bool) -> str:
         st = self.state
-        if st is State.SYN_RECEIVED:
+        if st is SYN_RECEIVED:
             return "rcv_fin" if fin else "rcv_ack_of_syn"
         fin_acked = self.fin_seq is not None and (self.fin_seq - self.snd_una + _HALF) % SEQ_MOD < _HALF
-        if st is State.FIN_WAIT_1 and fin:
+        if st is FIN_WAIT_1 and fin:
             return "rcv_fin_ack_of_fin" if fin_acked else "rcv_fin"
-        if st in (State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK) and fin_acked:
+        if st in _FIN_SENT and fin_acked:
             return "rcv_ack_of_fin"
         return "rcv_fin" if fin else "rcv_ack"
 

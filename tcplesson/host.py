@@ -26,12 +26,13 @@ from typing import NamedTuple
 
 from . import records, syncookies
 from ._check import check_int_range
-from .endpoint import Endpoint, ProtocolError, reset_for
+from .endpoint import CLOSED, LISTEN, SYN_RECEIVED, Endpoint, ProtocolError, reset_for
 from .segment import SEQ_MOD, Flags, Packet, Segment, seq_add
 from .states import State
 from .sysctl import Sysctls
 
 _SYN, _ACK, _RST, _FIN = int(Flags.SYN), int(Flags.ACK), int(Flags.RST), int(Flags.FIN)
+_F_SYN_ACK = Flags.SYN | Flags.ACK  # built once: an IntFlag's | is Python code, and a flood asks for thousands
 ISN_CLOCK_HZ = 250_000  # RFC 9293 3.4.1: 4-microsecond ISN clock
 COOKIE_VALID = 120.0  # TCP_SYNCOOKIE_VALID: cookie ACKs are checked only this long after an overflow
 
@@ -247,7 +248,7 @@ class Host:
                 return self._event(now, "SYN dropped (tcp_max_syn_backlog)", conn, str(seg))
         if want_cookie:
             cookie = syncookies.make(self._secret, conn, seg.seq, now, self._options["mss"])
-            reply = Segment.unchecked(Flags.SYN | Flags.ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
+            reply = Segment.unchecked(_F_SYN_ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
             return self._stateless(now, conn, "server", reply, "cookie sent")
         endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries)
         self.sides[conn] = "server"
@@ -285,7 +286,7 @@ class Host:
         endpoint = self.tcbs[conn]
         listener = self._request_of.get(conn)
         f = int(seg.flags)
-        completes = (f & _ACK and not f & (_SYN | _RST) and endpoint.state is State.SYN_RECEIVED
+        completes = (f & _ACK and not f & (_SYN | _RST) and endpoint.state is SYN_RECEIVED
                      and seg.ack == endpoint.snd_nxt)
         if completes and listener is not None and listener.accept_queue_full():
             # net/ipv4/tcp_minisocks.c tcp_check_req, listen_overflow: the child socket cannot be made
@@ -309,7 +310,7 @@ class Host:
         self.touched.add(conn)
         state = endpoint.state
         listener = self._request_of.get(conn)
-        if listener is not None and conn in listener.syn_queue and state is not State.SYN_RECEIVED:
+        if listener is not None and conn in listener.syn_queue and state is not SYN_RECEIVED:
             del listener.syn_queue[conn]
             if endpoint.retries == 0 and listener.young:
                 listener.young -= 1
@@ -321,7 +322,7 @@ class Host:
         elif side == "client" and state.synchronized and endpoint.max_retries != self.sysctls.tcp_retries2:
             self.proven.add(conn[2])
             endpoint.max_retries = self.sysctls.tcp_retries2
-        if state is State.CLOSED or (state is State.LISTEN and side == "server"):
+        if state is CLOSED or (state is LISTEN and side == "server"):
             self._forget(now, conn)
 
     def _forget(self, now: float, conn: tuple) -> None:

@@ -29,4 +29,8 @@ class State(Enum):
     @property
     def synchronized(self) -> bool:
         """ESTABLISHED and every state after it (RFC 9293 section 3.5 calls the rest non-synchronized)."""
-        return self not in (State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED)
+        return self not in _NOT_SYNCHRONIZED
+
+
+# Built once: the property is asked per segment, and each State.X costs an Enum class lookup.
+_NOT_SYNCHRONIZED = frozenset((State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED))
