@@ -31,6 +31,8 @@ def _describe(low, high, low_open) -> str:
 
 def check_int_range(name: str, value, low: int, high: int | None = None) -> int:
     """An int within [low, high]."""
+    if type(value) is int and low <= value and (high is None or value <= high):  # the common case, first
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < low or (high is not None and value > high):
