@@ -39,7 +39,7 @@ CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_S
 FIN_WAIT_1, CLOSING, LAST_ACK, TIME_WAIT = State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK, State.TIME_WAIT
 _SYNCHRONIZED = frozenset(s for s in State if s.synchronized)
 _FIN_SENT = (FIN_WAIT_1, CLOSING, LAST_ACK)  # states in which an ACK can acknowledge our FIN
-_FORGETS = (CLOSED, LISTEN)  # entering these deletes the TCB
+_FORGETS = (CLOSED, LISTEN)  # entering these from a connection deletes its TCB
 
 
 class ProtocolError(Exception):
@@ -234,10 +234,11 @@ class Endpoint:
         new, actions = rule
         for action in actions:
             action(self, now, segment)
-        if new is not self.state:
+        old = self.state
+        if new is not old:
             self.state = new
             self.log.append(records.StateChange(now, new, event))
-            if new in _FORGETS:
+            if new in _FORGETS and old not in _FORGETS:  # CLOSED and LISTEN have no connection to forget
                 self._reset_tcb()
 
     def _begin(self, now: float) -> None:
