@@ -13,7 +13,6 @@ Packets to a forged address reach nobody: that is what makes a flood's half-open
 """
 from __future__ import annotations
 
-import gc
 import heapq
 import ipaddress
 import random
@@ -139,16 +138,7 @@ def simulate_network(net: Network, *, delay: float = 0.05, jitter: float = 0.0, 
                   rto=float(rto), msl=float(msl), time_wait=2 * float(msl) if time_wait is None else float(time_wait),
                   delayed_ack=float(delayed_ack), mss=mss, backlog=net.server.backlog,
                   sysctls=server_sysctls.as_dict())
-    run = _NetworkRun(net, hosts, link, params)
-    # The run keeps every segment and record it makes: the cyclic garbage collector would scan them
-    # over and over, finding nothing (a third of a flood's time), so it waits until the run is done.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return run.go()
-    finally:
-        if collecting:
-            gc.enable()
+    return _NetworkRun(net, hosts, link, params).go()
 
 
 def _overrides(sysctls) -> dict:
