@@ -281,6 +281,7 @@ class _NetworkRun:
     # ------------------------------------------------------------------ records
     def _collect(self, now: float, host: Host) -> None:
         trace = self.trace
+        last_conn = last = None  # the Trace of the connection last seen: a host logs a connection's records together
         for conn, side, rec in host.log:
             kind = type(rec)
             if kind is records.Sent:
@@ -302,7 +303,9 @@ class _NetworkRun:
                 if rec.kind == "accepted":
                     trace.accepted[conn] = rec.time
             else:
-                self._conn_trace(conn, rec.time).record(side, rec)
+                if conn is not last_conn:
+                    last_conn, last = conn, self._conn_trace(conn, rec.time)
+                last.record(side, rec)
                 if kind is records.StateChange:
                     self._on_state(rec.time, host, conn, side, rec.state)
         host.log.clear()
