@@ -331,9 +331,7 @@ class _NetworkRun:
         self.trace.ends[conn] = (self.by_address.get(conn[0], "attacker"), self.by_address.get(conn[2], conn[2]))
         tx = self.arriving
         if tx is not None and tx.conn == conn:  # the SYN that made the server keep state
-            side = "client" if tx.sender != self.trace.ends[conn][1] else "server"
-            found.transmissions.append(Transmission(tx.index, side, tx.segment, tx.sent_at, tx.arrived_at, tx.lost,
-                                                    tx.retransmission, tx.stale))
+            found.transmissions.append(_own_copy(tx, "client" if tx.sender != self.trace.ends[conn][1] else "server"))
         return found
 
     def _transmit(self, now: float, sender: str, packet: Packet, retransmission: bool, conn: tuple,
@@ -347,9 +345,8 @@ class _NetworkRun:
                           to if to is not None else packet.dst, conn)
         trace.transmissions.append(tx)
         own = trace.connections.get(conn)
-        if own is not None:  # the connection's own copy, two-sided (to and conn are implied)
-            own.transmissions.append(Transmission(index, side or "client", packet.segment, now, arrived,
-                                                  delay is None, retransmission, False))
+        if own is not None:
+            own.transmissions.append(_own_copy(tx, side or "client"))
         if arrived is not None and to is not None:
             self._push(arrived, _ARRIVAL, to, (tx, packet))
 
@@ -369,6 +366,11 @@ class _NetworkRun:
             trace.transitions = {who: [] for who in SIDES}
             trace.outcomes = {who: None for who in SIDES}
             trace.delivered = {who: b"" for who in SIDES}
+
+
+def _own_copy(tx: Transmission, side: str) -> Transmission:
+    """A transmission as its connection's two-sided Trace keeps it: sent by ``side``, to and conn implied."""
+    return Transmission(tx.index, side, tx.segment, tx.sent_at, tx.arrived_at, tx.lost, tx.retransmission, tx.stale)
 
 
 def _packet(conn: tuple, side: str, seg: Segment) -> Packet:
