@@ -22,65 +22,38 @@ counters, the rules, the kernel version). Needs root, ip (iproute2), nft (nftabl
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import errno
-import io
-import json
-import os
-import platform
-import select
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Callable, NamedTuple
 
-import dpkt
+from . import netns_lab
+from .netns_lab import HOST, Experiment
 
-HOST = "127.0.0.1"
 PORT = 5000
 CLIENT_PORT = 40000  # client k (from 1) binds port CLIENT_PORT + k
-WAIT = 10.0
-POLL = 0.005
 COUNTERS = ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtSyncookiesSent", "TcpExtSyncookiesRecv",
             "TcpExtSyncookiesFailed", "TcpExtTCPReqQFullDrop", "TcpExtTCPReqQFullDoCookies")
+SYSCTLS = ("net.core.somaxconn", "net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog",
+           "net.ipv4.tcp_abort_on_overflow", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries",
+           "net.ipv4.tcp_syn_linear_timeouts")  # read back into the record
 _START, _END = b"queue capture starts", b"queue capture ends"
 _TABLE = "inet lq"  # the nftables table the experiments put their rules in
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-class QueueCaptureError(RuntimeError):
+class QueueCaptureError(netns_lab.LabError):
     """The experiment cannot run here, or the kernel did not do what it was set up to show."""
 
 
 def missing() -> str | None:
     """Why the experiments cannot run on this machine (not root, a tool missing), or None."""
-    reasons = []
-    if os.geteuid() != 0:
-        reasons.append("root (namespaces, nftables and tcpdump need it)")
-    for tool, package in (("ip", "iproute2"), ("ss", "iproute2"), ("nstat", "iproute2"),
-                          ("nft", "nftables"), ("tcpdump", "tcpdump"), ("sysctl", "procps")):
-        if shutil.which(tool) is None:
-            reasons.append(f"{tool} (Debian package {package})")
-    if not reasons and subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
-        reasons.append("network namespaces (`ip netns list` fails)")
-    return "the listen-queue experiments need " + " and ".join(reasons) if reasons else None
+    return netns_lab.missing("the listen-queue experiments")
 
 
 # --- the experiments: each is a script of socket calls, drops and snapshots ---------------------
-
-class Experiment(NamedTuple):
-    """One experiment: the sysctls it sets in its namespace and the script that runs inside it."""
-
-    name: str
-    description: str
-    sysctls: dict
-    script: Callable
-
 
 def _accept_queue_full(lab: "_Lab") -> None:
     lab.listen(2)
@@ -222,72 +195,29 @@ EXPERIMENTS = {e.name: e for e in (
 
 def experiment(name) -> Experiment:
     """The experiment called ``name`` (one of EXPERIMENTS)."""
-    if not isinstance(name, str):
-        raise TypeError(f"the experiment name must be a string, got {type(name).__name__}")
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[name]
+    return netns_lab.pick(EXPERIMENTS, name)
 
 
 # --- outside: one namespace per experiment -------------------------------------------------------
 
 def capture(name, out_dir) -> dict:
     """Run one experiment in a fresh network namespace; write NAME.pcap and NAME.json into ``out_dir``."""
-    exp = experiment(name)
-    if not isinstance(out_dir, (str, os.PathLike)):
-        raise TypeError(f"out_dir must be a directory name, got {type(out_dir).__name__}")
-    reason = missing()
-    if reason:
-        raise QueueCaptureError(reason)
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    ns = f"tlq{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, timeout=WAIT)
-    try:
-        subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True,
-                       capture_output=True, timeout=WAIT)
-        inner = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", "tcplesson.queue_capture",
-                                "--inside", exp.name, "--out", str(out)],
-                               capture_output=True, text=True, timeout=60)
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=WAIT)
-    if inner.returncode != 0:
-        raise QueueCaptureError(f"{exp.name} failed inside the namespace:\n{inner.stderr.strip()}")
-    return json.loads((out / f"{exp.name}.json").read_text())
+    return netns_lab.capture(_TOOL, name, out_dir)
 
 
 # --- inside the namespace ------------------------------------------------------------------------
 
-class _Lab:
+class _Lab(netns_lab.Lab):
     """The apparatus of one experiment: the sockets, the rules, tcpdump, the record."""
 
     def __init__(self, exp: Experiment, raw: Path) -> None:
-        self.exp, self.raw = exp, raw
-        self.t0 = time.time()  # provisional; times are made relative to the first TCP segment at the end
-        self.commands: list[dict] = []
-        self.events: list[dict] = []
-        self.snapshots: list[dict] = []
+        super().__init__(raw, (_START, _END), QueueCaptureError)
+        self.exp = exp
         self.listeners: dict[int, socket.socket] = {}
         self.clients: dict[int, socket.socket] = {}
         self.errors: dict[int, str] = {}  # the first error each client's socket reported
         self.accepted: list[socket.socket] = []
-        self.tcpdump: subprocess.Popen | None = None
         self.rules: list[str] = []
-
-    # commands
-    def run(self, cmd: list[str], check: bool = True) -> str:
-        start = time.time()
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
-        self.commands.append(dict(at=start, cmd=cmd))
-        if check and result.returncode != 0:
-            raise QueueCaptureError(f"{' '.join(cmd)} failed: {result.stderr.strip()}")
-        return result.stdout
-
-    def event(self, what: str, **info) -> None:
-        self.events.append(dict(at=time.time(), what=what, **info))
-
-    def pause(self, seconds: float) -> None:
-        time.sleep(seconds)
 
     def pause_until(self, t: float) -> None:
         """Sleep until ``t`` seconds after the first client's connect()."""
@@ -379,153 +309,32 @@ class _Lab:
         start = time.time()
         tan = self.run(["ss", "-tan"])
         ltn = self.run(["ss", "-ltn"])
-        self.snapshots.append(dict(label=label, at=start, sockets=_ss_rows(tan), listeners=_ss_rows(ltn),
-                                   clients=self.client_results()))
-
-    def counters(self) -> dict:
-        text = self.run(["nstat", "-asz", *COUNTERS])
-        values = dict.fromkeys(COUNTERS, 0)
-        for line in text.splitlines():
-            fields = line.split()
-            if fields and fields[0] in values:
-                values[fields[0]] = int(fields[1])
-        return values
-
-    def sysctl(self, settings: dict) -> dict:
-        for key, value in settings.items():
-            self.run(["sysctl", "-w", f"{key}={value}"])
-        names = ["net.core.somaxconn", "net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog",
-                 "net.ipv4.tcp_abort_on_overflow", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries",
-                 "net.ipv4.tcp_syn_linear_timeouts"]
-        text = self.run(["sysctl", *names])
-        return {line.split(" = ")[0]: int(line.split(" = ")[1]) for line in text.splitlines() if " = " in line}
-
-    # tcpdump with start and end markers, as in tcplesson.capture
-    def start_tcpdump(self) -> list[str]:
-        cmd = ["tcpdump", "-i", "lo", "-nn", "-U", "--immediate-mode", "-Z", "root", "-w", str(self.raw),
-               "tcp or udp port 9"]
-        self.tcpdump = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        ready, _, _ = select.select([self.tcpdump.stderr], [], [], WAIT)
-        line = self.tcpdump.stderr.readline().decode(errors="replace") if ready else ""
-        if "listening on" not in line:
-            raise QueueCaptureError(f"tcpdump did not start: {line.strip() or 'no answer'}")
-        self._marker(_START)
-        return [a if a != str(self.raw) else "raw.pcap" for a in cmd]
-
-    def stop_tcpdump(self) -> None:
-        self._marker(_END)
-        self.tcpdump.terminate()
-        self.tcpdump.wait(timeout=WAIT)
-
-    def _marker(self, text: bytes) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.sendto(text, (HOST, 9))
-        deadline = time.monotonic() + WAIT
-        while not (self.raw.exists() and text in self.raw.read_bytes()):
-            if time.monotonic() > deadline:
-                raise QueueCaptureError(f"tcpdump did not record the {text.decode()!r} marker")
-            time.sleep(POLL)
+        self.snapshots.append(dict(label=label, at=start, sockets=netns_lab.ss_rows(tan),
+                                   listeners=netns_lab.ss_rows(ltn), clients=self.client_results()))
 
     def close(self) -> None:
-        if self.tcpdump is not None:
-            if self.tcpdump.poll() is None:
-                self.tcpdump.terminate()
-                self.tcpdump.wait(timeout=WAIT)
-            self.tcpdump.stderr.close()
+        self.close_tcpdump()
         for sock in [*self.clients.values(), *self.accepted, *self.listeners.values()]:
             sock.close()
 
 
-def _ss_rows(text: str) -> list[dict]:
-    rows = []
-    for line in text.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 5:
-            rows.append(dict(state=fields[0], recv_q=int(fields[1]), send_q=int(fields[2]),
-                             local=fields[3], peer=fields[4]))
-    return rows
-
-
 def _inside(name: str, out_dir: Path) -> None:
     exp = experiment(name)
-    with tempfile.TemporaryDirectory(prefix="tcplesson-q-") as tmp:
+    with netns_lab.scratch("tcplesson-q-") as tmp:
         lab = _Lab(exp, Path(tmp) / "raw.pcap")
-        try:
-            sysctls = lab.sysctl(exp.sysctls)
-            tcpdump_cmd = lab.start_tcpdump()
-            before = lab.counters()
-            exp.script(lab)
-            after = lab.counters()
-            final_clients = lab.client_results()
-            lab.stop_tcpdump()
-        finally:
-            lab.close()
-        data = lab.raw.read_bytes()
-    t0 = _first_tcp_time(data)
-    rel = lambda t: round(t - t0, 6)  # noqa: E731
-    for item in lab.commands + lab.events + lab.snapshots:
-        item["at"] = rel(item["at"])
-    record = dict(experiment=exp.name, description=exp.description, kernel=platform.release(),
-                  tools=dict(tcpdump=_version(["tcpdump", "--version"]), ss=_version(["ss", "-V"]),
-                             nft=_version(["nft", "--version"])),
-                  server=[HOST, PORT], sysctl_set=exp.sysctls, sysctl=sysctls,
-                  tcpdump=tcpdump_cmd, drop_rules=lab.rules, commands=lab.commands, events=lab.events,
-                  snapshots=lab.snapshots, clients=final_clients,
-                  counters=dict(before=before, after=after,
-                                delta={k: after[k] - before[k] for k in COUNTERS}))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{exp.name}.pcap").write_bytes(_tcp_only(data))
-    (out_dir / f"{exp.name}.json").write_text(json.dumps(record, indent=1) + "\n")
-
-
-def _tcp_only(data: bytes) -> bytes:
-    """The capture without the UDP marker datagrams (the TCP packets' bytes are copied unchanged)."""
-    reader = dpkt.pcap.Reader(io.BytesIO(data))
-    out = io.BytesIO()
-    writer = dpkt.pcap.Writer(out, snaplen=reader.snaplen, linktype=reader.datalink())
-    for ts, buf in reader:
-        ip = dpkt.ethernet.Ethernet(buf).data
-        if isinstance(ip, dpkt.ip.IP) and ip.p == dpkt.ip.IP_PROTO_TCP:
-            writer.writepkt(buf, ts=ts)
-    return out.getvalue()
-
-
-def _first_tcp_time(data: bytes) -> float:
-    for ts, buf in dpkt.pcap.Reader(io.BytesIO(data)):
-        ip = dpkt.ethernet.Ethernet(buf).data
-        if isinstance(ip, dpkt.ip.IP) and ip.p == dpkt.ip.IP_PROTO_TCP:
-            return ts
-    raise QueueCaptureError("the capture holds no TCP segment")
-
-
-def _version(cmd: list[str]) -> str:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
-    lines = [line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    return lines[0] if lines else ""
+        seen = netns_lab.observe(lab, exp, SYSCTLS, COUNTERS, at_end=lab.client_results)
+    head = dict(experiment=exp.name, description=exp.description, **netns_lab.kernel_and_tools(),
+                server=[HOST, PORT], sysctl_set=exp.sysctls, sysctl=seen["sysctls"], tcpdump=seen["tcpdump"],
+                drop_rules=lab.rules)
+    netns_lab.finish(lab, seen["data"], head, dict(clients=seen["end"], counters=seen["counters"]), out_dir)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tcplesson.queue_capture", description=__doc__.split("\n\n")[0])
-    parser.add_argument("experiments", nargs="*", metavar="NAME",
-                        help=f"which to run (default: all): {', '.join(EXPERIMENTS)}")
-    parser.add_argument("--out", default="queues", help="directory for NAME.pcap and NAME.json (default: queues)")
-    parser.add_argument("--inside", metavar="NAME", help=argparse.SUPPRESS)  # run by capture() in the namespace
-    args = parser.parse_args(argv)
-    if args.inside:
-        _inside(experiment(args.inside).name, Path(args.out))
-        return 0
-    names = args.experiments or list(EXPERIMENTS)
-    for name in names:
-        if name not in EXPERIMENTS:
-            parser.error(f"unknown experiment {name!r}; choose from: {', '.join(EXPERIMENTS)}")
-    reason = missing()
-    if reason:
-        print(f"cannot run: {reason}", file=sys.stderr)
-        return 2
-    for name in names:
-        record = capture(name, args.out)
-        print(f"{name}: clients {record['clients']}, counters {record['counters']['delta']}")
-    return 0
+    return netns_lab.main(_TOOL, argv, __doc__, "queues", _inside,
+                          lambda record: f"clients {record['clients']}, counters {record['counters']['delta']}")
+
+
+_TOOL = netns_lab.Tool("tcplesson.queue_capture", "tlq", EXPERIMENTS, QueueCaptureError, missing)
 
 
 if __name__ == "__main__":
