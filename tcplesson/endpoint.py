@@ -37,13 +37,29 @@ _HALF = 2**31
 # class is looked up through EnumType's __getattr__ hook, several times slower than a global.
 CLOSED, LISTEN, SYN_SENT, SYN_RECEIVED = State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED
 FIN_WAIT_1, CLOSING, LAST_ACK, TIME_WAIT = State.FIN_WAIT_1, State.CLOSING, State.LAST_ACK, State.TIME_WAIT
+FIN_WAIT_2, ESTABLISHED, CLOSE_WAIT = State.FIN_WAIT_2, State.ESTABLISHED, State.CLOSE_WAIT
 _SYNCHRONIZED = frozenset(s for s in State if s.synchronized)
 _FIN_SENT = (FIN_WAIT_1, CLOSING, LAST_ACK)  # states in which an ACK can acknowledge our FIN
 _FORGETS = (CLOSED, LISTEN)  # entering these from a connection deletes its TCB
+_HALF_CLOSED = (FIN_WAIT_1, FIN_WAIT_2)  # our FIN is out, the peer's data may still come
+# shutdown()'s "how", as <sys/socket.h> numbers it
+SHUT_HOWS = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
+# Linux include/net/tcp.h tcp_fin_time: an orphan's FIN-WAIT-2 lasts at least 3.5 RTOs
+FIN_TIME_RTOS = 3.5
+ORPHAN_RETRIES_ALIVE = 8  # net/ipv4/tcp_timer.c tcp_orphan_retries: what tcp_orphan_retries=0 means
 
 
 class ProtocolError(Exception):
     """A user call that TCP does not allow in the current state, e.g. close() in LISTEN."""
+
+
+def shut_how(how) -> str:
+    """shutdown()'s ``how`` by name ("SHUT_WR") or by its number (socket.SHUT_WR == 1)."""
+    if type(how) is int:
+        how = next((name for name, number in SHUT_HOWS.items() if number == how), how)
+    if not isinstance(how, str):
+        raise TypeError(f"how must be one of {', '.join(SHUT_HOWS)} (or 0, 1, 2), got {how!r}")
+    return check_choice("how", how, SHUT_HOWS)
 
 
 def reset_for(seg: Segment) -> Segment | None:
@@ -66,7 +82,11 @@ class Endpoint:
     none); ``handshake`` "three-way" or the "two-way" counterfactual; ``delayed_ack`` how long an
     ACK for data or FIN may wait for a segment to ride on (0: never, as the RFC's default here);
     ``mss`` the largest payload; ``auto_read`` whether the application reads everything at once;
-    ``isn_clock`` False is the counterfactual in which every connection reuses the same ISN.
+    ``isn_clock`` False is the counterfactual in which every connection reuses the same ISN;
+    ``fin_timeout`` how long a close()d socket waits in FIN-WAIT-2 for the peer's FIN (None: for
+    ever, as the RFC; Linux's tcp_fin_timeout is 60 s, at least 3.5 RTOs); ``orphan_retries`` the
+    retransmission limit once close() has released the socket (None: ``max_retries``; 0 means 8,
+    as Linux's tcp_orphan_retries does while the RTO is below its 120 s cap).
     """
 
     # Slots, not an instance dict: a host makes an Endpoint per arriving SYN, and with this many
@@ -75,12 +95,14 @@ class Endpoint:
                  "mss", "auto_read", "isn_clock", "_table", "_rules", "state", "outcome", "log", "received",
                  "_now", "_t0", "_out", "passive", "iss", "irs", "snd_una", "snd_nxt", "rcv_nxt", "snd_wnd",
                  "_unsent", "_fin_pending", "fin_seq", "_rtx_queue", "_rtx_at", "_tw_at", "_delack_at",
-                 "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar")
+                 "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar",
+                 "fin_timeout", "orphan_retries", "released", "rd_shut", "_fw2_at")
 
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
                  delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
-                 isn_clock: bool = True) -> None:
+                 isn_clock: bool = True, fin_timeout: float | None = None,
+                 orphan_retries: int | None = None) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name
@@ -94,6 +116,8 @@ class Endpoint:
         self.mss = check_int_range("mss", mss, 1, MAX_WINDOW)
         self.auto_read = bool(auto_read)
         self.isn_clock = bool(isn_clock)
+        self.fin_timeout = None if fin_timeout is None else check_number("fin_timeout", fin_timeout, low=0.0)
+        self.orphan_retries = None if orphan_retries is None else check_int_range("orphan_retries", orphan_retries, 0, 255)
         self._table = lookup_table(handshake)
         self._rules = _RULES[self.handshake]
 
@@ -136,13 +160,66 @@ class Endpoint:
         self._call(now, "send")
         return self._finish()
 
-    def close(self, now: float) -> list[Segment]:
-        """Close our direction: FIN after any queued data; RST if the application left data unread."""
+    def shutdown(self, now: float, how: str = "SHUT_WR") -> list[Segment]:
+        """shutdown(): SHUT_WR sends our FIN after any queued data and keeps receiving (half-close);
+        SHUT_RD only marks the socket (later data after our FIN gets RST); SHUT_RDWR both.
+
+        Linux net/ipv4/af_inet.c inet_shutdown and tcp.c tcp_shutdown: in SYN-SENT it ends the
+        attempt without a segment, in LISTEN SHUT_RD stops listening, once the FIN is out (or in
+        FIN-WAIT-2, CLOSING, LAST-ACK) a second SHUT_WR does nothing, and with no connection (CLOSED,
+        or TIME-WAIT, which Linux keeps apart from the socket) it fails with ENOTCONN.
+        """
+        how = shut_how(how)
         self._begin(now)
-        self._check_call("close")
-        unread = self.received and (self.state, "close_unread") in self._table
-        self._run(now, "close_unread" if unread else "close")
+        st = self.state
+        if st is CLOSED or st is TIME_WAIT:
+            raise ProtocolError(f"can't shutdown() in state {st}: the socket is not connected (ENOTCONN)")
+        reading, writing = how != "SHUT_WR", how != "SHUT_RD"
+        if st is LISTEN:
+            if reading:
+                self._run(now, "close")
+        elif st is SYN_SENT:
+            self._run(now, "close")
+        else:
+            self.rd_shut = self.rd_shut or reading
+            if writing and (st, "close") in self._table:
+                self._run(now, "close")
         return self._finish()
+
+    def close(self, now: float, linger: float | None = None) -> list[Segment]:
+        """close(): release the socket. As Linux net/ipv4/tcp.c __tcp_close, in its order: RST if
+        the application left data unread; else with SO_LINGER 0 (``linger=0``) an abort (RST where
+        a connection is open); else our FIN unless shutdown(SHUT_WR) sent it already. The
+        connection is then an orphan: data arriving after our FIN gets RST, and FIN-WAIT-2 lasts at
+        most ``fin_timeout``; a connection in TIME-WAIT stays there.
+        """
+        if linger is not None:
+            linger = check_number("linger", linger, low=0.0)
+        self._begin(now)
+        st = self.state
+        if st is CLOSED:
+            self._check_call("close")  # raises: there is nothing to close
+        if self.released:
+            raise ProtocolError(f"can't close() in state {st}: close() was called already (EBADF)")
+        if self.received and (st, "close_unread") in self._table:
+            self._run(now, "close_unread")
+        elif linger == 0 and st is not TIME_WAIT:
+            self._run(now, "abort")
+        elif (st, "close") in self._table:
+            self._run(now, "close")
+        if self.state not in _FORGETS:
+            self.released = self.rd_shut = True
+            if self.state is FIN_WAIT_2:
+                self._arm_fin_timeout(now)
+        return self._finish()
+
+    def exit(self, now: float) -> list[Segment]:
+        """The process exits or is killed: the kernel closes the socket as close() would, unless
+        the application closed it already (Linux: do_exit closes every open file)."""
+        self._begin(now)
+        if self.released or self.state is CLOSED:
+            return self._finish()
+        return self.close(now)
 
     def abort(self, now: float) -> list[Segment]:
         """Abort the connection: RST to the peer where one is open, and CLOSED at once."""
@@ -191,6 +268,9 @@ class Endpoint:
         t = self._tw_at
         if t is not None and (best is None or t < best):
             best = t
+        t = self._fw2_at
+        if t is not None and (best is None or t < best):
+            best = t
         return best
 
     def on_timer(self, now: float) -> list[Segment]:
@@ -200,7 +280,7 @@ class Endpoint:
             self.log.append(records.TimerFired(now, "delayed_ack"))
             self._send(now, F_ACK, self.snd_nxt)
         if self._rtx_at is not None and self._rtx_at <= now:
-            if self.retries >= self.max_retries:
+            if self.retries >= self._retry_limit():
                 self.log.append(records.TimerFired(now, "give_up"))
                 passive_half_open = self.state is SYN_RECEIVED and self.passive
                 self._run(now, "give_up_passive" if passive_half_open else "give_up")
@@ -211,7 +291,26 @@ class Endpoint:
             self.log.append(records.TimerFired(now, "time_wait_expired"))
             self._tw_at = None
             self._run(now, "time_wait_expired")
+        if self._fw2_at is not None and self._fw2_at <= now:
+            self.log.append(records.TimerFired(now, "fin_timeout"))
+            self._fw2_at = None
+            self._run(now, "fin_timeout")
         return self._finish()
+
+    def _retry_limit(self) -> int:
+        """Retransmissions allowed before giving up: an orphan's are tcp_orphan_retries
+        (net/ipv4/tcp_timer.c tcp_write_timeout and tcp_orphan_retries, where 0 means 8 while the
+        RTO is below TCP_RTO_MAX and 0 once it has reached it)."""
+        if not self.released or self.orphan_retries is None:
+            return self.max_retries
+        if self.orphan_retries == 0 and self.rto < RTO_MAX:
+            return ORPHAN_RETRIES_ALIVE
+        return self.orphan_retries
+
+    def _arm_fin_timeout(self, now: float) -> None:
+        """An orphan in FIN-WAIT-2 waits tcp_fin_timeout, at least 3.5 RTOs (include/net/tcp.h tcp_fin_time)."""
+        if self.fin_timeout is not None:
+            self._fw2_at = now + max(self.fin_timeout, FIN_TIME_RTOS * self.rto)
 
     # ------------------------------------------------------------------ table machinery
     def _check_call(self, call: str) -> None:
@@ -240,6 +339,10 @@ class Endpoint:
             self.log.append(records.StateChange(now, new, event))
             if new in _FORGETS and old not in _FORGETS:  # CLOSED and LISTEN have no connection to forget
                 self._reset_tcb()
+            elif new is FIN_WAIT_2 and self.released:
+                self._arm_fin_timeout(now)
+            elif old is FIN_WAIT_2:
+                self._fw2_at = None
 
     def _begin(self, now: float) -> None:
         if not (type(now) is float and self._now <= now < _INF):  # the common case is cheap
@@ -273,6 +376,9 @@ class Endpoint:
         self.rto = self.rto_initial
         self.srtt: float | None = None
         self.rttvar = 0.0
+        self.released = False  # close() was called: the connection is an orphan
+        self.rd_shut = False  # no more reading: close() or shutdown(SHUT_RD) (Linux's RCV_SHUTDOWN)
+        self._fw2_at: float | None = None  # an orphan's FIN-WAIT-2 ends (tcp_fin_timeout)
 
     def _choose_iss(self, now: float) -> int:
         if self._t0 is None:
@@ -350,15 +456,23 @@ class Endpoint:
         self._take_ack(now, seg)
         if seg.payload:
             seg = self._trim(seg)
+            if self.rd_shut and seg.payload and st in _HALF_CLOSED:
+                # new data nobody will read (tcp_rcv_state_process: after the ACK is taken)
+                self._ack_moves_state(now, seg)
+                return self._run(now, "rcv_data_after_close", seg)
         if seg.seq != self.rcv_nxt and (seg.payload or f & FIN):
             # Text that is not next in line. RFC 9293 3.10.7.4 takes the ACK field (fifth check)
             # before the text (seventh): an ACK that moves the state on does so first (SYN-RECEIVED
             # -> ESTABLISHED, FIN-WAIT-1 -> FIN-WAIT-2, ...), then the text waits in the new state.
-            event = self._ack_event(False)
-            if event != "rcv_ack":
-                self._run(now, event, Segment.unchecked(F_ACK, seg.seq, seg.ack, seg.window, b""))
+            self._ack_moves_state(now, seg)
             return self._run(now, "rcv_out_of_order", seg)
         self._run(now, self._ack_event(bool(f & FIN)), seg)
+
+    def _ack_moves_state(self, now: float, seg: Segment) -> None:
+        """Run the row of the segment's ACK alone, when it changes the state, before its text is handled."""
+        event = self._ack_event(False)
+        if event != "rcv_ack":
+            self._run(now, event, Segment.unchecked(F_ACK, seg.seq, seg.ack, seg.window, b""))
 
     def _ack_event(self, fin: bool) -> str:
         st = self.state

@@ -51,6 +51,8 @@ HOST_EVENTS = {
                                "tcp_abort_on_overflow=1",
     "no socket": "RFC 9293 3.10.7.1: no connection and no listener; RST (an RST is ignored)",
     "accepted": "accept() took a connection from the accept queue",
+    "listener closed": "net/ipv4/inet_connection_sock.c inet_csk_listen_stop: close() of a listening socket; "
+                       "accepted-queue connections are reset, half-open ones dropped without a segment",
 }
 # The kinds that discard an arriving segment without an answer (its detail is the segment).
 DROPS = tuple(kind for kind in HOST_EVENTS if " dropped (" in kind)
@@ -170,9 +172,30 @@ class Host:
         self._tcb(conn, "send").send(now, data)
         self._after(now, conn)
 
-    def close(self, now: float, conn: tuple) -> None:
-        self._tcb(conn, "close").close(now)
+    def shutdown(self, now: float, conn: tuple, how: str) -> None:
+        """shutdown(how) on one of this host's connections (see Endpoint.shutdown)."""
+        self._tcb(conn, "shutdown").shutdown(now, how)
         self._after(now, conn)
+
+    def close(self, now: float, conn, linger: float | None = None) -> None:
+        """close() a connection (see Endpoint.close; ``linger=0`` is SO_LINGER 0), or a listening
+        socket given by its port: the connections waiting in its accept queue get RST, the half-open
+        ones are dropped without a segment (Linux inet_csk_listen_stop)."""
+        if isinstance(conn, int) and not isinstance(conn, bool):
+            return self._close_listener(now, conn)
+        self._tcb(conn, "close").close(now, linger)
+        self._after(now, conn)
+
+    def exit(self, now: float) -> None:
+        """The process exits or is killed: the kernel closes every socket it still holds, each as
+        close() would (its connections, then its listening sockets)."""
+        for conn in [c for c in self.tcbs if c not in self._request_of]:
+            endpoint = self.tcbs.get(conn)
+            if endpoint is not None and not endpoint.released:
+                endpoint.exit(now)
+                self._after(now, conn)
+        for port in list(self.listeners):
+            self._close_listener(now, port)
 
     def abort(self, now: float, conn: tuple) -> None:
         self._tcb(conn, "abort").abort(now)
@@ -299,6 +322,22 @@ class Host:
         endpoint.receive(now, seg)
         self._after(now, conn)
 
+    def _close_listener(self, now: float, port: int) -> None:
+        port = check_port("port", port)
+        listener = self.listeners.pop(port, None)
+        if listener is None:
+            listening = ", ".join(map(str, sorted(self.listeners))) or "none"
+            raise ProtocolError(f"can't close() port {port} of {self.name}: it is not listening "
+                                f"(listening ports: {listening})")
+        self._event(now, "listener closed", None, f"port {port}: {len(listener.accept_queue)} reset, "
+                                                  f"{len(listener.syn_queue)} half-open dropped")
+        for conn in list(listener.accept_queue):
+            self.tcbs[conn].abort(now)  # tcp_disconnect: RST in ESTABLISHED and CLOSE-WAIT
+            self._after(now, conn)
+        for conn in list(listener.syn_queue):
+            self.touched.add(conn)
+            self._forget(now, conn)
+
     # ------------------------------------------------------------------ bookkeeping
     def _after(self, now: float, conn: tuple) -> None:
         """Pass on what the connection's Endpoint logged; move it between queues; forget it when it ends."""
@@ -348,7 +387,10 @@ class Host:
             self.log.append(HostRecord(conn, side, records.Sent(now, seg, False)))
 
     def _endpoint(self, conn: tuple, now: float, *, max_retries: int) -> Endpoint:
-        endpoint = Endpoint(self.name, isn=self._isn(conn, now), max_retries=max_retries, **self._options)
+        sysctls = self.sysctls
+        endpoint = Endpoint(self.name, isn=self._isn(conn, now), max_retries=max_retries,
+                            fin_timeout=sysctls.tcp_fin_timeout, orphan_retries=sysctls.tcp_orphan_retries,
+                            **self._options)
         self.tcbs[conn] = endpoint
         return endpoint
 

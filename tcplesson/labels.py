@@ -88,11 +88,13 @@ _EN = {
     "event.rcv_fin_ack_of_fin": "rcv FIN + ACK of FIN",
     "event.rcv_unacceptable": "rcv unacceptable segment",
     "event.rcv_out_of_order": "rcv out-of-order data",
+    "event.rcv_data_after_close": "rcv data after close()",
     "event.rto": "timeout (RTO)",
     "event.give_up": "give up (timeout)",
     "event.give_up_passive": "give up (timeout)",
     "event.time_wait_expired": "timeout = 2MSL",
     "event.delayed_ack": "delayed-ACK timer",
+    "event.fin_timeout": "tcp_fin_timeout (orphan)",
     # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
     "action.learn_isn": "",
     "action.cookie_sent": "",

@@ -88,11 +88,13 @@ ZH = {
     "event.rcv_fin_ack_of_fin": "收到 FIN 及对 FIN 的 ACK",
     "event.rcv_unacceptable": "收到不可接受的报文段",
     "event.rcv_out_of_order": "收到失序的数据",
+    "event.rcv_data_after_close": "close() 之后又收到数据",
     "event.rto": "超时（RTO）",
     "event.give_up": "放弃（超时）",
     "event.give_up_passive": "放弃（超时）",
     "event.time_wait_expired": "超时 = 2MSL",
     "event.delayed_ack": "延迟确认定时器",
+    "event.fin_timeout": "tcp_fin_timeout 到期（孤儿连接）",
     # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
     "action.learn_isn": "",
     "action.cookie_sent": "",

@@ -104,7 +104,7 @@ SCRIPTS: dict[str, Script] = {s.name: s for s in (
     ), {"client": "TIME-WAIT", "server": None}),
     Script("half-close", "the client shuts down its sending side; the server still sends 3000 bytes, "
            "then closes", _OPEN + (
-        _c("client", "shutdown", 0.1, ("client", "close", "ESTABLISHED+0.1")),
+        _c("client", "shutdown", 0.1, ("client", "shutdown", "ESTABLISHED+0.1", "SHUT_WR")),
         _c("server", "recv_eof"),
         _c("server", "send", 0.1, ("server", "send", "CLOSE-WAIT+0.1", b"x" * 3000), data=b"x" * 3000),
         _c("client", "recv", 0, data=b"x" * 3000),
@@ -126,7 +126,8 @@ SCRIPTS: dict[str, Script] = {s.name: s for s in (
     Script("self-connect", "a socket connects to its own port (a simultaneous open), then shuts down "
            "(a simultaneous close)", (
         _c("client", "connect_self", 0, ("client", "connect", 0), ("server", "connect", 0)),
-        _c("client", "shutdown", 0.1, ("client", "close", "ESTABLISHED+0.1"), ("server", "close", "ESTABLISHED+0.1")),
+        _c("client", "shutdown", 0.1, ("client", "shutdown", "ESTABLISHED+0.1", "SHUT_WR"),
+           ("server", "shutdown", "ESTABLISHED+0.1", "SHUT_WR")),
         _c("client", "close"),
     ), {"client": "TIME-WAIT", "server": "TIME-WAIT"}),
 )}
@@ -343,7 +344,7 @@ def _model_windows(record: dict, model: Trace) -> list[tuple[float, float]]:
     last = 0.0
     for call in script(record["scenario"]).calls:
         for who, name, *_ in call.model:
-            happening = next((h for h in unused if h.who == who and h.detail == f"{name}()"), None)
+            happening = next((h for h in unused if h.who == who and h.detail.startswith(f"{name}(")), None)
             if happening is None:
                 raise ValueError(f"the model run has no {name}() by the {who}: is it the run of {record['scenario']!r}?")
             unused.remove(happening)

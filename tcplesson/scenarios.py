@@ -13,6 +13,11 @@ delays everything::
     ])
     trace = tl.simulate(my, delay=0.05)
 
+Besides the table's user calls there are the socket calls around them: ``shutdown`` with its
+``how`` (``("client", "shutdown", "ESTABLISHED+2", "SHUT_WR")``: FIN, and the client still reads),
+``close`` with options (``("client", "close", 2.0, {"linger": 0})``: SO_LINGER 0, an RST) and
+``exit`` (the process ends, or is killed: the kernel closes its socket as close() would).
+
 The call ``inject`` puts a given segment on the link as if it were an old duplicate from an
 earlier connection (the endpoint itself does not send it).
 """
@@ -21,13 +26,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._check import check_bytes, check_choice, check_number
+from .endpoint import SHUT_HOWS, shut_how
 from .network import NETWORKS
 from .segment import Flags, Segment
 from .states import State
 from .table import USER_CALLS
 from .trace import SIDES
 
-CALLS = USER_CALLS + ("inject",)
+CALLS = USER_CALLS + ("shutdown", "exit", "inject")
+CLOSE_OPTIONS = ("linger",)
 
 
 class Step(NamedTuple):
@@ -38,6 +45,16 @@ class Step(NamedTuple):
     wait: float = 0.0
     data: bytes = b""
     segment: Segment | None = None
+    how: str = ""  # shutdown(): SHUT_RD, SHUT_WR or SHUT_RDWR
+    linger: float | None = None  # close(): SO_LINGER's timeout (0: abort with RST)
+
+    def call_text(self) -> str:
+        """The call as a program would write it, for the Trace."""
+        if self.call == "shutdown":
+            return f"shutdown({self.how})"
+        if self.linger is not None:
+            return f"close() with SO_LINGER {self.linger:g}"
+        return f"{self.call}()"
 
 
 def _state_named(text: str) -> State:
@@ -49,7 +66,7 @@ def _state_named(text: str) -> State:
 
 
 def make_step(who: str, call: str, when=0.0, extra=None) -> Step:
-    """A Step from the short form (who, call, when[, data or segment])."""
+    """A Step from the short form (who, call, when[, data, segment, how or close options])."""
     check_choice("side", who, SIDES)
     check_choice("call", call, CALLS)
     at = after = None
@@ -62,7 +79,7 @@ def make_step(who: str, call: str, when=0.0, extra=None) -> Step:
         after = when
     else:
         at = check_number("step time", when, low=0.0)
-    data, segment = b"", None
+    data, segment, how, linger = b"", None, "", None
     if call == "send":
         data = check_bytes("data of a send step", extra if extra is not None else b"")
         if not data:
@@ -71,9 +88,22 @@ def make_step(who: str, call: str, when=0.0, extra=None) -> Step:
         if not isinstance(extra, Segment):
             raise TypeError("an inject step needs a Segment, e.g. ('client', 'inject', 0, tl.Segment(tl.Flags.SYN, 90))")
         segment = extra
+    elif call == "shutdown":
+        if extra is None:
+            raise ValueError(f"a shutdown step needs its how, one of {', '.join(SHUT_HOWS)}, "
+                             f"e.g. ('client', 'shutdown', 2.0, 'SHUT_WR')")
+        how = shut_how(extra)
+    elif call == "close" and extra is not None:
+        if not isinstance(extra, dict):
+            raise TypeError(f"a close step's options must be a dict like {{'linger': 0}}, got {extra!r}")
+        unknown = sorted(set(extra) - set(CLOSE_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown close option {unknown[0]!r}; known: {', '.join(CLOSE_OPTIONS)}")
+        if "linger" in extra:
+            linger = check_number("linger", extra["linger"], low=0.0)
     elif extra is not None:
         raise ValueError(f"a {call} step takes no data")
-    return Step(who, call, at, after, wait, data, segment)
+    return Step(who, call, at, after, wait, data, segment, how, linger)
 
 
 class Scenario:
@@ -109,10 +139,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         ("server", "close", "CLOSE-WAIT+0.01"),
     ], "the server closes as soon as it reads end-of-file: with a delayed ACK, three segments close"),
     Scenario("half-close", _OPEN + [
-        ("client", "close", "ESTABLISHED+2"),
+        ("client", "shutdown", "ESTABLISHED+2", "SHUT_WR"),
         ("server", "send", "CLOSE-WAIT+0.3", b"x" * 3000),
         ("server", "close", "CLOSE-WAIT+1"),
-    ], "the client closes its direction; the server still sends 3000 bytes, then closes"),
+    ], "the client shuts down its sending side (shutdown(SHUT_WR)); the server still sends 3000 bytes, "
+       "then closes"),
     Scenario("simultaneous-open", [
         ("client", "connect", 0),
         ("server", "connect", 0),

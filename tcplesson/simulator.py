@@ -29,7 +29,7 @@ MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it i
 _ARRIVAL, _CALL, _TIMER = 0, 1, 2
 _SENT, _STATE_CHANGE = records.Sent, records.StateChange
 _TWO_PARTY_DEFAULTS = dict(client_isn=None, server_isn=None, max_retries=6, handshake="three-way",
-                           auto_read=True, isn_clock=True)
+                           auto_read=True, isn_clock=True, fin_timeout=None, orphan_retries=None)
 
 
 def _collector_waits(run):
@@ -55,7 +55,8 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
              drop=(), seed: int = 0, client_isn: int | None = None, server_isn: int | None = None,
              rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
              handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460,
-             auto_read: bool = True, isn_clock: bool = True, sysctls=None) -> Trace:
+             auto_read: bool = True, isn_clock: bool = True, fin_timeout: float | None = None,
+             orphan_retries: int | None = None, sysctls=None) -> Trace:
     """Run a scenario (a name from SCENARIOS or NETWORKS, a Scenario, a Network, or a list of steps).
 
     ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
@@ -66,7 +67,8 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
     """
     if isinstance(scenario, Network) or (isinstance(scenario, str) and scenario in NETWORKS):
         two_party = dict(client_isn=client_isn, server_isn=server_isn, max_retries=max_retries,
-                         handshake=handshake, auto_read=auto_read, isn_clock=isn_clock)
+                         handshake=handshake, auto_read=auto_read, isn_clock=isn_clock,
+                         fin_timeout=fin_timeout, orphan_retries=orphan_retries)
         given = [k for k, v in two_party.items() if v != _TWO_PARTY_DEFAULTS[k]]
         if given:
             raise ValueError(f"{given[0]} applies to two-endpoint scenarios only; a network's hosts take "
@@ -90,13 +92,16 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
         endpoints[who] = Endpoint(who, isn=check_int_range(f"{who}_isn", isn, 0, SEQ_MOD - 1), rto=rto,
                                   max_retries=max_retries, msl=msl, time_wait=time_wait,
                                   handshake=handshake, delayed_ack=delayed_ack, mss=mss,
-                                  auto_read=auto_read, isn_clock=isn_clock)
+                                  auto_read=auto_read, isn_clock=isn_clock, fin_timeout=fin_timeout,
+                                  orphan_retries=orphan_retries)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
                   client_isn=endpoints["client"].isn, server_isn=endpoints["server"].isn,
                   rto=endpoints["client"].rto_initial, max_retries=max_retries, msl=float(msl),
                   time_wait=endpoints["client"].time_wait, handshake=handshake,
                   delayed_ack=float(delayed_ack), mss=mss, auto_read=bool(auto_read),
                   isn_clock=bool(isn_clock))
+    if fin_timeout is not None or orphan_retries is not None:  # only runs that set them show them
+        params.update(fin_timeout=endpoints["client"].fin_timeout, orphan_retries=orphan_retries)
     return _Run(plan, endpoints, link, params).go()
 
 
@@ -174,10 +179,14 @@ class _Run:
         if step.call == "inject":
             self._transmit(now, who, step.segment, retransmission=False, stale=True)
             return
-        self.trace.happenings.append(Happening(now, who, "call", f"{step.call}()"))
+        self.trace.happenings.append(Happening(now, who, "call", step.call_text()))
         try:
             if step.call == "send":
                 endpoint.send(now, step.data)
+            elif step.call == "shutdown":
+                endpoint.shutdown(now, step.how)
+            elif step.call == "close":
+                endpoint.close(now, step.linger)
             else:
                 getattr(endpoint, step.call)(now)
         except ProtocolError as error:  # the application would see this error; the run goes on

@@ -23,6 +23,9 @@ _SETTINGS = {
     "tcp_synack_retries": (5, 0, 255, "SYN,ACK retransmissions before a half-open connection is dropped"),
     "tcp_syn_retries": (6, 1, 127, "SYN retransmissions before connect() fails with ETIMEDOUT"),
     "tcp_retries2": (15, 0, 100, "retransmissions of data or FIN before the connection is given up"),
+    "tcp_fin_timeout": (60, 0, 2**31 - 1, "seconds a close()d socket waits in FIN-WAIT-2 for the peer's FIN "
+                                         "(at least 3.5 RTOs); a shutdown() socket waits as long as it is open"),
+    "tcp_orphan_retries": (0, 0, 255, "retransmissions of a close()d socket's FIN or data; 0 means 8"),
     "ip_local_port_range_low": (32768, 1, 65535, "lowest ephemeral port (net.ipv4.ip_local_port_range)"),
     "ip_local_port_range_high": (60999, 1, 65535, "highest ephemeral port (net.ipv4.ip_local_port_range)"),
 }

@@ -8,13 +8,19 @@ three kinds of event happens:
 * a user call (``listen``, ``connect``, ``send``, ``close``, ``abort``),
 * a segment arrives; the Endpoint first sorts it into one event (``rcv_syn``, ``rcv_fin``,
   ``rcv_ack_of_fin`` ...) by the checks of RFC 9293 section 3.10.7, in the RFC's order,
-* a timer expires (``rto``, ``give_up``, ``time_wait_expired``, ``delayed_ack``).
+* a timer expires (``rto``, ``give_up``, ``time_wait_expired``, ``delayed_ack``, ``fin_timeout``).
 
 For each (state, event) pair that can happen, one Transition row below gives the actions to take
 (what to send, which timer to start, what to tell the user) and the next state. The Endpoint runs
 these rows and nothing else changes its state; the state-diagram figure and the course's tables are
 drawn from the same rows. A user call with no row is illegal in that state and raises
 ProtocolError. A segment that matches no row is dropped, and the Trace records why.
+
+The user call "close" is RFC 9293's CLOSE (3.10.4): "I have no more to send", a FIN. Linux makes
+it with two socket calls: shutdown(SHUT_WR) does only that, and close() does it and also releases
+the socket (the Endpoint's ``close``); the socket layer's part of close() - RST for data left
+unread or arriving later, SO_LINGER 0, the orphan's FIN-WAIT-2 timeout - has rows of its own
+below, each citing net/ipv4/tcp.c or tcp_input.c.
 
 Counterfactual protocols (a two-way handshake) are small tables of rows that replace rows of the
 real one; they are never drawn as part of RFC 9293.
@@ -87,9 +93,11 @@ def _rows() -> list[Transition]:
         *(T(s, "abort", S.CLOSED, ("rst",), "3.10.5")
           for s in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)),
         *(T(s, "abort", S.CLOSED, (), "3.10.5") for s in (S.CLOSING, S.LAST_ACK, S.TIME_WAIT)),
-        # close() with data the application never read: RST, not FIN (RFC 9293 SHLD-3; Linux does this)
-        T(S.ESTABLISHED, "close_unread", S.CLOSED, ("rst",), "3.6"),
-        T(S.CLOSE_WAIT, "close_unread", S.CLOSED, ("rst",), "3.6"),
+        # close() with data the application never read: RST, not FIN (RFC 9293 3.6 SHLD-3; Linux
+        # net/ipv4/tcp.c __tcp_close: data_was_unread -> tcp_send_active_reset, in any state; after
+        # shutdown(SHUT_WR) that is FIN-WAIT-1/2, CLOSING or LAST-ACK)
+        *(T(s, "close_unread", S.CLOSED, ("rst",), "3.6")
+          for s in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSING, S.LAST_ACK)),
 
         # --- segments arriving (RFC 9293 section 3.10.7) ---
         T(S.CLOSED, "rcv_segment", S.CLOSED, ("reset",), "3.10.7.1"),
@@ -141,6 +149,11 @@ def _rows() -> list[Transition]:
         *(T(s, "rcv_syn", s, ("ack_limited",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE[1:]),
         *(T(s, "rcv_out_of_order", s, ("hold", "ack_now"), "3.10.7.4")
           for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)),
+        # New data for a socket that was close()d (or shut down for reading) after our FIN: nobody
+        # will read it, so RST and the connection is gone (RFC 9293 3.6 MAY-1 half-duplex close,
+        # SHLD-3; Linux net/ipv4/tcp_input.c tcp_rcv_state_process, case TCP_FIN_WAIT1/2 with
+        # RCV_SHUTDOWN, and tcp_minisocks.c tcp_timewait_state_process for the FIN-WAIT-2 orphan)
+        *(T(s, "rcv_data_after_close", S.CLOSED, ("reset",), "3.6") for s in (S.FIN_WAIT_1, S.FIN_WAIT_2)),
 
         # --- timers (RFC 9293 section 3.10.8, RFC 6298) ---
         *(T(s, "rto", s, ("retransmit",), "3.10.8") for s in _RETRANSMITTING),
@@ -148,6 +161,10 @@ def _rows() -> list[Transition]:
         # a listener whose half-open connection times out keeps listening (as Linux does)
         T(S.SYN_RECEIVED, "give_up_passive", S.LISTEN, ("timed_out",), "Linux"),
         T(S.TIME_WAIT, "time_wait_expired", S.CLOSED, (), "3.10.8"),
+        # An orphan (close()d, not only shut down) waits in FIN-WAIT-2 for the peer's FIN at most
+        # tcp_fin_timeout, then vanishes without a segment (Linux net/ipv4/tcp.c __tcp_close and
+        # tcp_time_wait(sk, TCP_FIN_WAIT2, tmo); the RFC waits forever)
+        T(S.FIN_WAIT_2, "fin_timeout", S.CLOSED, (), "Linux"),
     ]
     return rows
 

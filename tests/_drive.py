@@ -73,9 +73,15 @@ class Conn:
         return self.ep.state.value
 
 
-def drive(path: str, x: int = 1000, y: int = 5000, **kw) -> Conn:
-    """A Conn brought into ``path`` (one of PATHS) by the RFC's own segments."""
+def drive(path: str, x: int = 1000, y: int = 5000, *, by: str = "shutdown", **kw) -> Conn:
+    """A Conn brought into ``path`` (one of PATHS) by the RFC's own segments.
+
+    Our FIN is RFC 9293's CLOSE: ``by="shutdown"`` makes it with shutdown(SHUT_WR) (the socket is
+    still ours and reads on), ``by="close"`` with close() (the connection is an orphan).
+    """
     assert path in PATHS, path
+    assert by in ("shutdown", "close"), by
+    fin_call = ("shutdown", "SHUT_WR") if by == "shutdown" else ("close",)
     c = Conn(x, y, **kw)
     if path == "CLOSED":
         return _done(c, path)
@@ -108,11 +114,11 @@ def drive(path: str, x: int = 1000, y: int = 5000, **kw) -> Conn:
         c.rcv = m(y + 2)
         if path == "CLOSE-WAIT":
             return _done(c, path)
-        assert c.call("close") == [exp("FIN,ACK", x + 1, y + 2)]
+        assert c.call(*fin_call) == [exp("FIN,ACK", x + 1, y + 2)]
         c.snd = m(x + 2)
         return _done(c, path)
     # we close first: FIN,ACK seq=u ack=v with u = x+1, v = y+1
-    assert c.call("close") == [exp("FIN,ACK", x + 1, y + 1)]
+    assert c.call(*fin_call) == [exp("FIN,ACK", x + 1, y + 1)]
     c.snd = m(x + 2)
     if path == "FIN-WAIT-1":
         return _done(c, path)

@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch  # noqa: E402
 import tcplesson as tl  # noqa: E402
 from tcplesson import labels  # noqa: E402
 from tcplesson.figures import artists, figure_info  # noqa: E402
-from tcplesson.figures.state_diagram import EXCEPTIONAL_EVENTS  # noqa: E402
+from tcplesson.figures.state_diagram import EXCEPTIONAL_EVENTS, drawn_only_when_taken  # noqa: E402
 
 ISNS = dict(client_isn=100, server_isn=300)
 RUNS = [
@@ -260,9 +260,22 @@ def test_axes_for_gives_a_figure_the_layout_of_the_figure_functions():
 
 
 # --- the state diagram ---
+def _drawn_rows():
+    """The rows the diagram draws with errors=True: all but the socket layer's (taken ones only)."""
+    return [r for r in tl.TABLE if not drawn_only_when_taken(r)]
+
+
 def _table_pairs(include_exceptional=True):
-    return {(r.state, r.next) for r in tl.TABLE if r.next is not r.state
+    return {(r.state, r.next) for r in _drawn_rows() if r.next is not r.state
             and (include_exceptional or r.event not in EXCEPTIONAL_EVENTS)}
+
+
+def test_the_socket_layer_rows_are_drawn_when_a_trace_takes_one():
+    trace = tl.simulate([("server", "listen", 0), ("client", "connect", 0), ("server", "close", "ESTABLISHED+1"),
+                         ("client", "send", "CLOSE-WAIT+0.5", b"x")])
+    info = figure_info(tl.plot_state_diagram(trace, "server"))["diagram"]
+    assert "rcv_data_after_close" in info["arcs"][(tl.State.FIN_WAIT_2, tl.State.CLOSED)]["events"]
+    assert (tl.State.FIN_WAIT_2, tl.State.CLOSED) not in figure_info(tl.plot_state_diagram())["diagram"]["arcs"]
 
 
 def test_state_diagram_has_every_state_and_every_arc_of_the_table():
@@ -278,7 +291,7 @@ def test_state_diagram_has_every_state_and_every_arc_of_the_table():
 def test_state_diagram_labels_come_from_the_table_rows():
     info = figure_info(tl.plot_state_diagram(errors=True))["diagram"]
     for (a, b), arc in info["arcs"].items():
-        rows = [r for r in tl.TABLE if (r.state, r.next) == (a, b)]
+        rows = [r for r in _drawn_rows() if (r.state, r.next) == (a, b)]
         assert sorted(arc["events"]) == sorted(r.event for r in rows)
         for r in rows:
             assert labels.arc_label(r.event, r.actions) in arc["label"].split("\n")

@@ -334,7 +334,7 @@ def _release_loss_time(rng: random.Random, t: Words) -> Draft:
 @question("half-close-ack", 4)
 def _half_close_ack(rng: random.Random, t: Words) -> Draft:
     n, server_isn = rng.randint(1000, 9000), _isn(rng)
-    trace = _run(OPEN + [("client", "close", "ESTABLISHED+1"),
+    trace = _run(OPEN + [("client", "shutdown", "ESTABLISHED+1", "SHUT_WR"),
                          ("server", "send", "CLOSE-WAIT+0.3", b"y" * n),
                          ("server", "close", "CLOSE-WAIT+1.5")],
                  client_isn=_isn(rng), server_isn=server_isn)
@@ -613,7 +613,7 @@ def _release_ack_uvw(rng: random.Random, t: Words) -> Draft:
     n = rng.randint(100, 4000) if rng.random() < 0.6 else 0  # bytes the server still sends in CLOSE-WAIT
     field_ = rng.choice(("ack", "seq"))
     steps = OPEN + ([("client", "send", "ESTABLISHED+0.5", b"c" * m)] if m else []) + \
-        [("client", "close", "ESTABLISHED+1")] + \
+        [("client", "shutdown" if n else "close", "ESTABLISHED+1", "SHUT_WR" if n else None)] + \
         ([("server", "send", "CLOSE-WAIT+0.3", b"s" * n)] if n else []) + [("server", "close", "CLOSE-WAIT+1.5")]
     trace = _run(steps, client_isn=client_isn, server_isn=server_isn)
     fin_c = _first(trace, _by("client", Flags.FIN))

@@ -203,8 +203,9 @@ QUESTIONS = {
     },
     "half-close-ack": {
         "title": "The last ACK after a half-close",
-        "setting": "The client closes first. The server, now in CLOSE-WAIT, still sends {n} bytes to the client (a "
-                   "half-close: data still flows the other way), then closes. The server's ISN is {server_isn}.",
+        "setting": "The client closes its sending side first with shutdown(SHUT_WR). The server, now in "
+                   "CLOSE-WAIT, still sends {n} bytes to the client (a half-close: data still flows the other "
+                   "way), then closes. The server's ISN is {server_isn}.",
         "asks": "What acknowledgement number does the client's last ACK carry?",
         "trap.no_fin": "that acknowledges the data but not the FIN: the FIN occupies one sequence number too.",
         "trap.no_syn_fin": "the server's SYN occupies one number, and its FIN one more.",
@@ -379,7 +380,8 @@ QUESTIONS.update({
                    "acknowledges it with ACK seq=v={v} ack=u+1. {data} Then the server sends its FIN, "
                    "seq=w={w} ack=u+1.",
         "data.none": "The server sends no more data.",
-        "data.some": "The server, in CLOSE-WAIT, still sends {n} bytes of data (a half-close).",
+        "data.some": "The client closed with shutdown(SHUT_WR), so it still reads: the server, in CLOSE-WAIT, "
+                     "still sends {n} bytes of data (a half-close).",
         "asks.ack": "What acknowledgement number does the client's last ACK, the answer to the server's FIN, "
                     "carry?",
         "asks.seq": "What sequence number does the client's last ACK, the answer to the server's FIN, carry?",

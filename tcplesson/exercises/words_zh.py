@@ -174,8 +174,8 @@ QUESTIONS = {
     },
     "half-close-ack": {
         "title": "半关闭之后的最后一个 ACK",
-        "setting": "客户端先关闭。服务器进入 CLOSE-WAIT 后仍向客户端发送 {n} 字节数据（半关闭：另一个方向仍可"
-                   "传数据），然后才关闭。服务器的 ISN 是 {server_isn}。",
+        "setting": "客户端先用 shutdown(SHUT_WR) 关掉自己的发送方向。服务器进入 CLOSE-WAIT 后仍向客户端发送 "
+                   "{n} 字节数据（半关闭：另一个方向仍可传数据），然后才关闭。服务器的 ISN 是 {server_isn}。",
         "asks": "客户端最后一个 ACK 带的确认号是多少？",
         "trap.no_fin": "这只确认了数据，没有确认 FIN：FIN 也占一个序号。",
         "trap.no_syn_fin": "服务器的 SYN 占一个序号，它的 FIN 还要再占一个。",
@@ -323,7 +323,7 @@ QUESTIONS = {
         "setting": "按教材的记法，客户端先关闭：它的 FIN 报文段 seq=u={u}。服务器用 ACK seq=v={v} ack=u+1 确认它。"
                    "{data}随后服务器发出自己的 FIN，seq=w={w} ack=u+1。",
         "data.none": "服务器不再发送数据。",
-        "data.some": "服务器在 CLOSE-WAIT 状态下还发送了 {n} 字节数据（半关闭）。",
+        "data.some": "客户端用的是 shutdown(SHUT_WR)，还能继续读：服务器在 CLOSE-WAIT 状态下还发送了 {n} 字节数据（半关闭）。",
         "asks.ack": "客户端回应服务器 FIN 的最后一个 ACK，确认号是多少？",
         "asks.seq": "客户端回应服务器 FIN 的最后一个 ACK，序号是多少？",
         "trap.w": "服务器的 FIN 本身占用一个序号 w；对它的确认号是下一个。",

@@ -69,6 +69,17 @@ _ERRORS_GROW = 1.2  # errors=True draws about twice the labels: the default figu
 EXCEPTIONAL_EVENTS = frozenset({"abort", "close_unread", "rcv_rst", "rcv_rst_active", "give_up", "give_up_passive",
                                 "rcv_cookie_ack"})
 
+# Rows of the socket layer around RFC 9293's CLOSE (close() after a shutdown(), an orphan's
+# FIN-WAIT-2 timeout, data after close()): drawn only when the highlighted trace took them, even
+# with errors=True; all of them end in CLOSED and would crowd its corner of the RFC's diagram.
+_AFTER_OUR_FIN = frozenset({State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING, State.LAST_ACK})
+
+
+def drawn_only_when_taken(row) -> bool:
+    return row.event in ("rcv_data_after_close", "fin_timeout") or (
+        row.event == "close_unread" and row.state in _AFTER_OUR_FIN)
+
+
 _RADS = (0.0, 0.18, -0.18, 0.32, -0.32, 0.5, -0.5, 0.7, -0.7)
 _FRACS = (0.5, 0.42, 0.58, 0.34, 0.66, 0.27, 0.73)
 _LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.14, 0.86)  # along the visible part of an arc
@@ -248,6 +259,9 @@ class _Diagram:
         arcs = []
         for (state, nxt), rows in groups.items():
             pair = (state, nxt)
+            rows = [r for r in rows if not drawn_only_when_taken(r) or r.event in taken.get(pair, ())]
+            if not rows:
+                continue
             normal = [r for r in rows if r.event not in EXCEPTIONAL_EVENTS]
             shown = rows if self.errors else normal + [r for r in rows if r.event in taken.get(pair, ())
                                                        and r not in normal]

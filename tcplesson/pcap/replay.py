@@ -18,6 +18,10 @@ from ..trace import SIDES, Happening, Trace, Transmission
 _NOT_MODELLED = int(Flags.PSH | Flags.URG | Flags.ECE | Flags.CWR)
 # What one socket connected to itself records for both sides; a timer or a drop happens once.
 _BOTH_SIDES = (records.StateChange, records.Outcome, records.Delivered)
+# A FIN on the wire is RFC 9293's CLOSE. Whether the program called shutdown(SHUT_WR) or close()
+# the capture cannot tell; shutdown() makes the FIN and lets the model keep reading, so data the
+# peer still sends (a half-close) is taken as the capture shows it was.
+_FIN_CALL = ("shutdown", ("SHUT_WR",))
 
 
 
@@ -95,7 +99,7 @@ class Replay:
     Each captured segment is delivered to the receiver's Endpoint, which changes state as the RFC
     says. The sender's Endpoint must have produced the segment itself: either it is among what
     the model already sent in reply to earlier segments, or a user call explains it (a SYN is a
-    connect(), data a send(), a FIN a close(), an RST an abort()). Anything else is a mismatch.
+    connect(), data a send(), a FIN a shutdown(SHUT_WR), an RST an abort()). Anything else is a mismatch.
 
     ``conn`` is a read.Connection: ``client`` and ``server`` (address, port), ``packets`` (read.Frame,
     in file order) and ``side(packet)``.
@@ -241,7 +245,7 @@ class Replay:
         fin = any(self.conn.side(p) == who and p.segment.has(Flags.FIN) and p.segment.end_seq == seg.seq
                   for p in self.conn.packets[position + 1:])
         calls = [("send", (bytes(gap - fin),))] if gap - fin else []
-        self._call(now, who, calls + ([("close", ())] if fin else []))
+        self._call(now, who, calls + ([_FIN_CALL] if fin else []))
 
     def _crossing(self, now: float, receiver: str, seg: Segment, following) -> None:
         """Make the receiver's next SYN or FIN first if its ACK field shows it was sent before ``seg`` arrived.
@@ -270,7 +274,8 @@ class Replay:
             except ProtocolError as error:
                 self.trace.happenings.append(Happening(now, who, "call error", str(error)))
                 break
-            self.trace.happenings.append(Happening(now, who, "call", f"{call}()"))
+            text = f"shutdown({args[0]})" if call == "shutdown" else f"{call}()"
+            self.trace.happenings.append(Happening(now, who, "call", text))
         self._collect()
 
     @staticmethod
@@ -285,7 +290,7 @@ class Replay:
         if seg.payload and state in (State.ESTABLISHED, State.CLOSE_WAIT):
             calls.append(("send", (seg.payload,)))
         if seg.has(Flags.FIN) and state in (State.SYN_RECEIVED, State.ESTABLISHED, State.CLOSE_WAIT):
-            calls.append(("close", ()))
+            calls.append(_FIN_CALL)
         return calls
 
     def _take_pending(self, endpoint: Endpoint, seg: Segment) -> bool | None:
