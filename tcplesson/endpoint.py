@@ -28,6 +28,8 @@ F_SYN_ACK, F_FIN_ACK, F_PSH_ACK, F_RST_ACK = (Flags.SYN | Flags.ACK, Flags.FIN |
 RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
 ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
 INVALID_ACK_INTERVAL = 0.5  # Linux's tcp_invalid_ratelimit: answers to unacceptable segments
+TS_CLOCK_HZ = 1000  # RFC 7323 5.4 asks for 1 ms to 1 s per tick; Linux's TSval counts milliseconds
+PAWS_WINDOW = 1  # Linux include/net/tcp.h TCP_PAWS_WINDOW: a TSval this much older still passes
 _INF = float("inf")
 # The per-segment paths below write seq_lt/seq_le/seq_diff/seq_add (segment.py) out as arithmetic
 # on the 32-bit circle: seq_add(a, n) is (a + n) % SEQ_MOD, seq_lt(a, b) is
@@ -86,7 +88,9 @@ class Endpoint:
     ``fin_timeout`` how long a close()d socket waits in FIN-WAIT-2 for the peer's FIN (None: for
     ever, as the RFC; Linux's tcp_fin_timeout is 60 s, at least 3.5 RTOs); ``orphan_retries`` the
     retransmission limit once close() has released the socket (None: ``max_retries``; 0 means 8,
-    as Linux's tcp_orphan_retries does while the RTO is below its 120 s cap).
+    as Linux's tcp_orphan_retries does while the RTO is below its 120 s cap); ``timestamps`` whether
+    this side offers RFC 7323's Timestamps option (used when both SYNs carry it: TSval from a
+    millisecond clock plus ``ts_offset``, PAWS against TS.Recent).
     """
 
     # Slots, not an instance dict: a host makes an Endpoint per arriving SYN, and with this many
@@ -96,13 +100,14 @@ class Endpoint:
                  "_now", "_t0", "_out", "passive", "iss", "irs", "snd_una", "snd_nxt", "rcv_nxt", "snd_wnd",
                  "_unsent", "_fin_pending", "fin_seq", "_rtx_queue", "_rtx_at", "_tw_at", "_delack_at",
                  "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar",
-                 "fin_timeout", "orphan_retries", "released", "rd_shut", "_fw2_at")
+                 "fin_timeout", "orphan_retries", "released", "rd_shut", "_fw2_at",
+                 "timestamps", "ts_offset", "ts_ok", "ts_recent")
 
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
                  delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
                  isn_clock: bool = True, fin_timeout: float | None = None,
-                 orphan_retries: int | None = None) -> None:
+                 orphan_retries: int | None = None, timestamps: bool = False, ts_offset: int = 0) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name
@@ -118,6 +123,8 @@ class Endpoint:
         self.isn_clock = bool(isn_clock)
         self.fin_timeout = None if fin_timeout is None else check_number("fin_timeout", fin_timeout, low=0.0)
         self.orphan_retries = None if orphan_retries is None else check_int_range("orphan_retries", orphan_retries, 0, 255)
+        self.timestamps = bool(timestamps)
+        self.ts_offset = check_int_range("ts_offset", ts_offset, 0, SEQ_MOD - 1)
         self._table = lookup_table(handshake)
         self._rules = _RULES[self.handshake]
 
@@ -242,6 +249,37 @@ class Endpoint:
         self._run(now, "rcv_cookie_ack", syn)
         return self._finish()
 
+    def no_time_wait(self, now: float) -> list[Segment]:
+        """The socket layer has no room for this connection's TIME-WAIT (or its orphaned FIN-WAIT-2):
+        it ends here without a segment (Linux tcp_time_wait when tcp_max_tw_buckets is reached)."""
+        self._begin(now)
+        self._check_call("tw_overflow")
+        self._run(now, "tw_overflow")
+        return self._finish()
+
+    def fin_time(self) -> float | None:
+        """How long this socket, once an orphan, waits in FIN-WAIT-2: tcp_fin_timeout, at least 3.5
+        RTOs (include/net/tcp.h tcp_fin_time); None when it waits for ever (the RFC)."""
+        if self.fin_timeout is None:
+            return None
+        return max(self.fin_timeout, FIN_TIME_RTOS * self.rto)
+
+    def takes_new_syn(self, seg: Segment) -> bool:
+        """Whether a SYN that reaches this connection in TIME-WAIT may open a new one (RFC 9293
+        3.6.1 MAY-2, RFC 6191), as Linux net/ipv4/tcp_minisocks.c tcp_timewait_state_process decides:
+        not rejected by PAWS, and its sequence number above RCV.NXT or, with timestamps, its TSval
+        newer than TS.Recent."""
+        if not isinstance(seg, Segment):
+            raise TypeError(f"seg must be a Segment, got {type(seg).__name__}")
+        if self.state is not TIME_WAIT:
+            return False
+        stamped = self.ts_ok and seg.ts is not None
+        behind = (self.ts_recent - seg.ts[0]) % SEQ_MOD if stamped else 0  # (s32)(TS.Recent - TSval)
+        if 0 < behind < _HALF:
+            return False  # tcp_paws_reject
+        newer = stamped and behind >= _HALF
+        return 0 < (seg.seq - self.rcv_nxt) % SEQ_MOD < _HALF or newer
+
     def read(self) -> bytes:
         """Take everything the peer sent that the application has not read yet."""
         data = bytes(self.received)
@@ -308,9 +346,9 @@ class Endpoint:
         return self.orphan_retries
 
     def _arm_fin_timeout(self, now: float) -> None:
-        """An orphan in FIN-WAIT-2 waits tcp_fin_timeout, at least 3.5 RTOs (include/net/tcp.h tcp_fin_time)."""
-        if self.fin_timeout is not None:
-            self._fw2_at = now + max(self.fin_timeout, FIN_TIME_RTOS * self.rto)
+        wait = self.fin_time()
+        if wait is not None:
+            self._fw2_at = now + wait
 
     # ------------------------------------------------------------------ table machinery
     def _check_call(self, call: str) -> None:
@@ -379,6 +417,8 @@ class Endpoint:
         self.released = False  # close() was called: the connection is an orphan
         self.rd_shut = False  # no more reading: close() or shutdown(SHUT_RD) (Linux's RCV_SHUTDOWN)
         self._fw2_at: float | None = None  # an orphan's FIN-WAIT-2 ends (tcp_fin_timeout)
+        self.ts_ok = False  # both SYNs carried Timestamps: every segment does (RFC 7323 3.2)
+        self.ts_recent = 0  # TS.Recent: the TSval to echo, and PAWS's reference
 
     def _choose_iss(self, now: float) -> int:
         if self._t0 is None:
@@ -428,6 +468,12 @@ class Endpoint:
     def _segment_when_synchronizing(self, now: float, seg: Segment) -> None:
         """SYN-RECEIVED and the synchronized states (the RFC's "Otherwise" section)."""
         st, f = self.state, int(seg.flags)
+        if self.ts_ok and seg.ts is not None and not f & RST:
+            if PAWS_WINDOW < (self.ts_recent - seg.ts[0]) % SEQ_MOD < _HALF:  # (s32)(TS.Recent - TSval) > 1
+                # RFC 7323 5.3 R1 (PAWS): an older TSval than TS.Recent: "treat the arriving segment as
+                # not acceptable" (Linux tcp_validate_incoming, tcp_paws_discard)
+                self._drop(now, seg, "PAWS: its TSval is older than TS.Recent (RFC 7323 5.3)")
+                return self._run(now, "rcv_unacceptable", seg)
         repeated_syn = f & SYN and not f & (ACK | RST) and seg.seq == self.irs
         if repeated_syn and (st, "rcv_dup_syn") in self._table:
             return self._run(now, "rcv_dup_syn", seg)
@@ -440,6 +486,8 @@ class Endpoint:
             if f & RST:
                 return self._drop(now, seg, "RST outside the receive window")
             return self._run(now, "rcv_unacceptable", seg)
+        if self.ts_ok and seg.ts is not None and (seg.seq - self.rcv_nxt + _HALF) % SEQ_MOD <= _HALF:
+            self.ts_recent = seg.ts[0]  # RFC 7323 4.3 (2): SEG.SEQ =< Last.ACK.sent; it passed PAWS
         if f & RST:
             if st is SYN_RECEIVED:
                 return self._run(now, "rcv_rst_passive" if self.passive else "rcv_rst_active", seg)
@@ -503,7 +551,7 @@ class Endpoint:
         skip = seq_diff(self.rcv_nxt, seg.seq)
         if skip <= 0 or not seg.payload:
             return seg
-        return Segment.unchecked(seg.flags, self.rcv_nxt, seg.ack, seg.window, seg.payload[skip:])
+        return Segment.unchecked(seg.flags, self.rcv_nxt, seg.ack, seg.window, seg.payload[skip:], seg.ts)
 
     def _take_ack(self, now: float, seg: Segment) -> None:
         """Advance SND.UNA, take an RTT sample (Karn's rule) and rearm the retransmission timer."""
@@ -543,18 +591,32 @@ class Endpoint:
     def _send(self, now: float, flags: Flags, seq: int, payload: bytes = b"", *,
               retransmission: bool = False) -> Segment:
         f = int(flags)
+        ts = self._ts_option(now, f) if self.timestamps else None
         if f & ACK:
-            seg = self._emit(now, Segment.unchecked(flags, seq, self.rcv_nxt, MAX_WINDOW, payload), retransmission)
+            seg = self._emit(now, Segment.unchecked(flags, seq, self.rcv_nxt, MAX_WINDOW, payload, ts), retransmission)
             self._ack_owed = False
             self._delack_at = None
         else:
-            seg = self._emit(now, Segment.unchecked(flags, seq, 0, MAX_WINDOW, payload), retransmission)
+            seg = self._emit(now, Segment.unchecked(flags, seq, 0, MAX_WINDOW, payload, ts), retransmission)
         length = len(payload) + (f >> 1 & 1) + (f & 1)  # SEG.LEN, as Segment.seq_len
         if length and not retransmission:
             self._rtx_queue.append([seg, now, False, (seq + length) % SEQ_MOD])
             if self._rtx_at is None:
                 self._rtx_at = now + self.rto
         return seg
+
+    def tsval(self, now: float) -> int:
+        """The TSval this side would send at ``now`` (RFC 7323 5.4: a clock, here in milliseconds)."""
+        return (int(now * TS_CLOCK_HZ) + self.ts_offset) % SEQ_MOD
+
+    def _ts_option(self, now: float, f: int) -> tuple[int, int] | None:
+        """RFC 7323 3.2: our SYN offers Timestamps (TSecr 0); once both SYNs carried them every
+        segment has (TSval, TS.Recent)."""
+        if self.ts_ok:
+            return self.tsval(now), self.ts_recent
+        if f & SYN and not f & ACK:
+            return self.tsval(now), 0
+        return None
 
     def _emit(self, now: float, seg: Segment, retransmission: bool = False) -> Segment:
         self._out.append(seg)
@@ -580,6 +642,8 @@ class Endpoint:
     # ------------------------------------------------------------------ actions named in the table
     def _do_learn_isn(self, now: float, seg: Segment) -> None:
         self.irs = seg.seq
+        if self.timestamps and seg.ts is not None:  # RFC 7323 3.2: both SYNs have it (ours, or ours to come)
+            self.ts_ok, self.ts_recent = True, seg.ts[0]
         self.rcv_nxt = (seg.seq + 1) % SEQ_MOD
         self.snd_wnd = seg.window
         if seg.payload:
@@ -651,7 +715,8 @@ class Endpoint:
         self._emit(now, reset_for(seg))  # never asked for an RST: the table's rows exclude it
 
     def _do_rst(self, now: float, seg) -> None:
-        self._emit(now, Segment.unchecked(F_RST, self.snd_nxt, 0, 0, b""))
+        ts = self._ts_option(now, RST) if self.timestamps else None
+        self._emit(now, Segment.unchecked(F_RST, self.snd_nxt, 0, 0, b"", ts))
 
     def _do_retransmit(self, now: float, seg) -> None:
         self.retries += 1

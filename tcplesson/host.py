@@ -20,13 +20,14 @@ TCP proper to an Endpoint per connection, which runs the transition table as bef
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 from typing import NamedTuple
 
 from . import records, syncookies
 from ._check import check_int_range
-from .endpoint import CLOSED, LISTEN, SYN_RECEIVED, Endpoint, ProtocolError, reset_for
+from .endpoint import CLOSED, FIN_WAIT_2, LISTEN, SYN_RECEIVED, TIME_WAIT, Endpoint, ProtocolError, reset_for
 from .segment import SEQ_MOD, Flags, Packet, Segment, seq_add
 from .states import State
 from .sysctl import Sysctls
@@ -35,6 +36,8 @@ _SYN, _ACK, _RST, _FIN = int(Flags.SYN), int(Flags.ACK), int(Flags.RST), int(Fla
 _F_SYN_ACK = Flags.SYN | Flags.ACK  # built once: an IntFlag's | is Python code, and a flood asks for thousands
 ISN_CLOCK_HZ = 250_000  # RFC 9293 3.4.1: 4-microsecond ISN clock
 COOKIE_VALID = 120.0  # TCP_SYNCOOKIE_VALID: cookie ACKs are checked only this long after an overflow
+TCP_TIMEWAIT_LEN = 60.0  # include/net/tcp.h: an orphan's FIN-WAIT-2 up to this long is a timewait socket
+TW_ISN_GAP = 65535 + 2  # tcp_minisocks.c / tcp_ipv4.c: a new incarnation's ISN = old SND.NXT + 65535 + 2
 
 # The kinds of HostEvent, with the kernel code that makes the same decision.
 HOST_EVENTS = {
@@ -51,6 +54,14 @@ HOST_EVENTS = {
                                "tcp_abort_on_overflow=1",
     "no socket": "RFC 9293 3.10.7.1: no connection and no listener; RST (an RST is ignored)",
     "accepted": "accept() took a connection from the accept queue",
+    "SYN accepted in TIME-WAIT": "net/ipv4/tcp_minisocks.c tcp_timewait_state_process: TCP_TW_SYN, a new "
+                                 "connection with ISN = old SND.NXT + 65537 (tcp_ipv4.c tcp_v4_rcv)",
+    "TIME-WAIT taken over by connect()": "net/ipv4/tcp_ipv4.c tcp_twsk_unique (tcp_tw_reuse), TWRecycled: "
+                                         "the new SYN's ISN = old SND.NXT + 65537",
+    "no TIME-WAIT (tcp_max_tw_buckets)": "net/ipv4/tcp_minisocks.c tcp_time_wait: inet_twsk_alloc fails, "
+                                         "TCPTimeWaitOverflow; the connection is closed at once",
+    "RST ignored in TIME-WAIT (tcp_rfc1337)": "net/ipv4/tcp_minisocks.c tcp_timewait_state_process: with "
+                                              "tcp_rfc1337 an RST does not kill the timewait socket",
     "listener closed": "net/ipv4/inet_connection_sock.c inet_csk_listen_stop: close() of a listening socket; "
                        "accepted-queue connections are reset, half-open ones dropped without a segment",
 }
@@ -70,8 +81,9 @@ class HostRecord(NamedTuple):
 class Listener:
     """A listening socket: its port, its limit, and its two queues (oldest first)."""
 
-    def __init__(self, port: int, backlog: int, somaxconn: int) -> None:
+    def __init__(self, port: int, backlog: int, somaxconn: int, reuse: bool = False) -> None:
         self.port = port
+        self.reuse = reuse  # SO_REUSEADDR (sk_reuse), inherited by the connections it accepts
         self.backlog = backlog
         # net/socket.c __sys_listen: the backlog is capped at somaxconn; it is sk_max_ack_backlog
         self.limit = min(backlog, somaxconn)
@@ -127,26 +139,53 @@ class Host:
         self.sides: dict[tuple, str] = {}
         self._request_of: dict[tuple, Listener] = {}  # connections in a listener's SYN or accept queue
         self.proven: set[str] = set()  # peers with a finished handshake (tcp_peer_is_proven)
+        self.reuse: dict[tuple, bool] = {}  # each connection's SO_REUSEADDR (sk_reuse), for bind()
+        self.timewait_since: dict[tuple, float] = {}  # timewait sockets (tcp_max_tw_buckets counts them)
         self.log: list[HostRecord] = []
         self.touched: set[tuple] = set()
 
     # ------------------------------------------------------------------ socket calls
-    def listen(self, now: float, port: int, backlog: int = 128) -> None:
-        """listen(): take connections on ``port``; at most min(backlog, somaxconn) (+1) wait in each queue."""
+    def listen(self, now: float, port: int, backlog: int = 128, *, reuseaddr: bool = False) -> None:
+        """bind() and listen(): take connections on ``port``; at most min(backlog, somaxconn) (+1)
+        wait in each queue. ``reuseaddr`` is SO_REUSEADDR: bind() then succeeds beside connections on
+        the port that have it too (those of an earlier listener that set it, in TIME-WAIT or not)."""
         port = check_port("port", port)
         backlog = check_int_range("backlog", backlog, 0, 2**31 - 1)
         if port in self.listeners:
             raise ProtocolError(f"can't listen() on port {port} of {self.name}: it is listening already")
-        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn)
+        self._bind(port, bool(reuseaddr))
+        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn, bool(reuseaddr))
         self._queues(now, self.listeners[port])
 
-    def connect(self, now: float, address: str, port: int) -> tuple:
-        """connect(): a SYN from an ephemeral port whose 4-tuple is free; returns the connection's 4-tuple."""
+    def connect(self, now: float, address: str, port: int, *, local_port: int | None = None,
+                reuseaddr: bool = False) -> tuple:
+        """connect(): a SYN from ``local_port`` (bind() first, with SO_REUSEADDR if ``reuseaddr``) or
+        from an ephemeral port whose 4-tuple is free; returns the connection's 4-tuple.
+
+        A 4-tuple still in TIME-WAIT is taken over when that connection used timestamps: always for
+        a port bound by the application, after tcp_tw_reuse_delay with tcp_tw_reuse for an ephemeral
+        one (net/ipv4/tcp_ipv4.c tcp_twsk_unique); else the port is not free (EADDRNOTAVAIL).
+        """
         address, port = check_address(address), check_port("port", port)
-        local = self._ephemeral_port(address, port)
+        if local_port is None:
+            local = self._ephemeral_port(now, address, port)
+        else:
+            local = check_port("local_port", local_port)
+            self._bind(local, bool(reuseaddr))
+            conn = (self.address, local, address, port)
+            if conn in self.tcbs and not self._time_wait_reusable(now, conn, bound=True):
+                raise OSError(errno.EADDRNOTAVAIL, f"connect() from port {local} to {address}:{port}: that "
+                                                   f"4-tuple is in use ({self.tcbs[conn].state}) (EADDRNOTAVAIL)")
         conn = (self.address, local, address, port)
-        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries)
+        isn = None
+        old = self.tcbs.get(conn)
+        if old is not None:  # a TIME-WAIT taken over: the new ISN lies above everything the old one sent
+            isn = (old.snd_nxt + TW_ISN_GAP) % SEQ_MOD or 1
+            self._event(now, "TIME-WAIT taken over by connect()", conn, f"ISN {isn}")
+            self._forget(now, conn)
+        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn)
         self.sides[conn] = "client"
+        self.reuse[conn] = bool(reuseaddr) and local_port is not None
         endpoint.connect(now)
         self._after(now, conn)
         return conn
@@ -217,6 +256,8 @@ class Host:
             return self._to_passive(now, as_server, seg)
         as_client = (packet.dst, packet.dport, packet.src, packet.sport)
         if self.sides.get(as_client) == "client":
+            if self._time_wait_takes(now, as_client, packet.dport, seg):
+                return
             self.tcbs[as_client].receive(now, seg)
             return self._after(now, as_client)
         listener = self.listeners.get(packet.dport)
@@ -245,7 +286,28 @@ class Host:
         self._after(now, conn)
 
     # ------------------------------------------------------------------ listeners
-    def _to_listener(self, now: float, listener: Listener, conn: tuple, seg: Segment) -> None:
+    def _time_wait_takes(self, now: float, conn: tuple, port: int, seg: Segment) -> bool:
+        """A segment for a connection in TIME-WAIT that Linux's timewait socket handles itself
+        (net/ipv4/tcp_minisocks.c tcp_timewait_state_process); True if it was taken care of here."""
+        endpoint = self.tcbs[conn]
+        if endpoint.state is not TIME_WAIT:
+            return False
+        f = int(seg.flags)
+        if f & _RST and self.sysctls.tcp_rfc1337:
+            self._event(now, "RST ignored in TIME-WAIT (tcp_rfc1337)", conn, str(seg))
+            return True
+        listener = self.listeners.get(port)
+        if f & _SYN and not f & (_ACK | _RST) and listener is not None and endpoint.takes_new_syn(seg):
+            # TCP_TW_SYN: the timewait socket goes, the listener takes the SYN with the ISN chosen here
+            # (without a listener the SYN is answered with an ACK, as one that is not new)
+            isn = (endpoint.snd_nxt + TW_ISN_GAP) % SEQ_MOD or 1
+            self._event(now, "SYN accepted in TIME-WAIT", conn, f"ISN {isn}")
+            self._forget(now, conn)
+            self._to_listener(now, listener, conn, seg, isn=isn)
+            return True
+        return False
+
+    def _to_listener(self, now: float, listener: Listener, conn: tuple, seg: Segment, isn: int | None = None) -> None:
         f = int(seg.flags)
         if f & _RST:
             return  # a listener ignores RST (RFC 9293 3.10.7.2)
@@ -273,8 +335,9 @@ class Host:
             cookie = syncookies.make(self._secret, conn, seg.seq, now, self._options["mss"])
             reply = Segment.unchecked(_F_SYN_ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
             return self._stateless(now, conn, "server", reply, "cookie sent")
-        endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries)
+        endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries, isn=isn)
         self.sides[conn] = "server"
+        self.reuse[conn] = listener.reuse
         endpoint.listen(now)
         endpoint.receive(now, seg)
         listener.syn_queue[conn] = endpoint
@@ -295,6 +358,7 @@ class Host:
             return True
         endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_retries2)
         self.sides[conn] = "server"
+        self.reuse[conn] = listener.reuse
         endpoint.listen(now)
         irs = (seg.seq - 1) % SEQ_MOD
         endpoint.accept_cookie(now, Segment.unchecked(Flags.SYN, irs, 0, seg.window, b""), (seg.ack - 1) % SEQ_MOD)
@@ -306,6 +370,8 @@ class Host:
         return True
 
     def _to_passive(self, now: float, conn: tuple, seg: Segment) -> None:
+        if self._time_wait_takes(now, conn, conn[3], seg):
+            return
         endpoint = self.tcbs[conn]
         listener = self._request_of.get(conn)
         f = int(seg.flags)
@@ -361,12 +427,36 @@ class Host:
         elif side == "client" and state.synchronized and endpoint.max_retries != self.sysctls.tcp_retries2:
             self.proven.add(conn[2])
             endpoint.max_retries = self.sysctls.tcp_retries2
+        if conn not in self.timewait_since and self._is_timewait(endpoint):
+            if len(self.timewait_since) >= self.sysctls.tcp_max_tw_buckets:
+                self._event(now, "no TIME-WAIT (tcp_max_tw_buckets)", conn, str(state))
+                endpoint.no_time_wait(now)
+                for rec in endpoint.log:
+                    log.append(HostRecord(conn, side, rec))
+                endpoint.log.clear()
+                state = endpoint.state
+            else:
+                self.timewait_since[conn] = now
         if state is CLOSED or (state is LISTEN and side == "server"):
             self._forget(now, conn)
+
+    @staticmethod
+    def _is_timewait(endpoint: Endpoint) -> bool:
+        """Linux keeps TIME-WAIT, and an orphan's FIN-WAIT-2 of up to 60 s, in a timewait socket
+        (tcp_time_wait(sk, TCP_TIME_WAIT / TCP_FIN_WAIT2, tmo)); they count for tcp_max_tw_buckets."""
+        state = endpoint.state
+        if state is TIME_WAIT:
+            return True
+        if state is FIN_WAIT_2 and endpoint.released:
+            wait = endpoint.fin_time()
+            return wait is not None and wait <= TCP_TIMEWAIT_LEN
+        return False
 
     def _forget(self, now: float, conn: tuple) -> None:
         del self.tcbs[conn]
         del self.sides[conn]
+        self.reuse.pop(conn, None)
+        self.timewait_since.pop(conn, None)
         listener = self._request_of.pop(conn, None)
         if listener is not None:
             changed = listener.syn_queue.pop(conn, None) or listener.accept_queue.pop(conn, None)
@@ -386,10 +476,12 @@ class Host:
         if seg is not None:
             self.log.append(HostRecord(conn, side, records.Sent(now, seg, False)))
 
-    def _endpoint(self, conn: tuple, now: float, *, max_retries: int) -> Endpoint:
+    def _endpoint(self, conn: tuple, now: float, *, max_retries: int, isn: int | None = None) -> Endpoint:
         sysctls = self.sysctls
-        endpoint = Endpoint(self.name, isn=self._isn(conn, now), max_retries=max_retries,
+        peer = conn[2] if conn[0] == self.address else conn[0]
+        endpoint = Endpoint(self.name, isn=self._isn(conn, now) if isn is None else isn, max_retries=max_retries,
                             fin_timeout=sysctls.tcp_fin_timeout, orphan_retries=sysctls.tcp_orphan_retries,
+                            timestamps=bool(sysctls.tcp_timestamps), ts_offset=self._ts_offset(peer),
                             **self._options)
         self.tcbs[conn] = endpoint
         return endpoint
@@ -399,9 +491,18 @@ class Host:
         digest = hashlib.blake2b(repr(conn).encode(), digest_size=4, key=self._secret).digest()
         return (int(now * ISN_CLOCK_HZ) + int.from_bytes(digest, "big")) % SEQ_MOD
 
-    def _ephemeral_port(self, address: str, port: int) -> int:
-        """A local port whose 4-tuple is free, searched as Linux's __inet_hash_connect does
-        (net/ipv4/inet_hashtables.c): from an offset hashed from the destination, even ports first."""
+    def _ts_offset(self, peer: str) -> int:
+        """RFC 7323 5.4 / Linux secure_tcp_ts_off: a random TSval offset per address pair (not per
+        port, so a new connection to the same peer continues the clock); none with tcp_timestamps=2."""
+        if self.sysctls.tcp_timestamps != 1:
+            return 0
+        digest = hashlib.blake2b(f"ts {self.address} {peer}".encode(), digest_size=4, key=self._secret).digest()
+        return int.from_bytes(digest, "big")
+
+    def _ephemeral_port(self, now: float, address: str, port: int) -> int:
+        """A local port whose 4-tuple is free or a TIME-WAIT that may be taken over, searched as
+        Linux's __inet_hash_connect does (net/ipv4/inet_hashtables.c): from an offset hashed from
+        the destination, even ports first; ports a listener holds are skipped."""
         low, high = self.sysctls.ip_local_port_range
         span = high - low + 1
         digest = hashlib.blake2b(f"{address} {port}".encode(), digest_size=4, key=self._secret).digest()
@@ -409,10 +510,44 @@ class Host:
         for parity in (0, 1):
             for step in range(0, span, 1):
                 candidate = low + (offset + step) % span
-                if (candidate - low) % 2 == parity and (self.address, candidate, address, port) not in self.tcbs:
+                if (candidate - low) % 2 != parity or candidate in self.listeners:
+                    continue
+                conn = (self.address, candidate, address, port)
+                if conn not in self.tcbs or self._time_wait_reusable(now, conn, bound=False):
                     return candidate
-        raise OSError(f"connect() to {address}:{port}: no free local port in ip_local_port_range "
-                      f"{low}-{high} (EADDRNOTAVAIL)")
+        raise OSError(errno.EADDRNOTAVAIL, f"connect() to {address}:{port}: no free local port in "
+                                           f"ip_local_port_range {low}-{high} (EADDRNOTAVAIL)")
+
+    def _time_wait_reusable(self, now: float, conn: tuple, *, bound: bool) -> bool:
+        """net/ipv4/tcp_ipv4.c tcp_twsk_unique: a TIME-WAIT 4-tuple may be taken over by connect()
+        only if that connection used timestamps (PAWS then keeps its old segments out), and, for an
+        ephemeral port, only with tcp_tw_reuse (2: loopback only) once it is older than
+        tcp_tw_reuse_delay."""
+        endpoint = self.tcbs[conn]
+        if endpoint.state is not TIME_WAIT or not endpoint.ts_ok:
+            return False
+        if bound:
+            return True
+        reuse = self.sysctls.tcp_tw_reuse
+        if reuse == 2 and not (ipaddress.ip_address(conn[0]).is_loopback or ipaddress.ip_address(conn[2]).is_loopback):
+            reuse = 0
+        since = self.timewait_since.get(conn, now)
+        return bool(reuse) and (now - since) * 1000 > self.sysctls.tcp_tw_reuse_delay
+
+    def _bind(self, port: int, reuseaddr: bool) -> None:
+        """bind(): the port is free unless a socket holds it; with SO_REUSEADDR a connection (not a
+        listener) that has SO_REUSEADDR too does not count (net/ipv4/inet_connection_sock.c
+        inet_bind_conflict: ``sk->sk_reuse && sk2->sk_reuse && sk2->sk_state != TCP_LISTEN``; a
+        TIME-WAIT socket keeps the sk_reuse of the socket it was)."""
+        if port in self.listeners:
+            raise OSError(errno.EADDRINUSE, f"bind() to port {port} of {self.name}: Address already in use "
+                                            f"(EADDRINUSE): a listener holds it")
+        for conn, side in self.sides.items():
+            local = conn[1] if side == "client" else conn[3]
+            half_open = conn in self._request_of and conn in self._request_of[conn].syn_queue  # a request, no socket yet
+            if local == port and not (reuseaddr and self.reuse.get(conn)) and not half_open:
+                raise OSError(errno.EADDRINUSE, f"bind() to port {port} of {self.name}: Address already in use "
+                                                f"(EADDRINUSE): {self.tcbs[conn].state} {conn}")
 
     def _tcb(self, conn, call: str) -> Endpoint:
         endpoint = self.tcbs.get(conn) if isinstance(conn, tuple) else None

@@ -95,6 +95,7 @@ _EN = {
     "event.time_wait_expired": "timeout = 2MSL",
     "event.delayed_ack": "delayed-ACK timer",
     "event.fin_timeout": "tcp_fin_timeout (orphan)",
+    "event.tw_overflow": "no room: tcp_max_tw_buckets",
     # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
     "action.learn_isn": "",
     "action.cookie_sent": "",

@@ -66,31 +66,39 @@ class _SegmentFields(NamedTuple):
     ack: int
     window: int
     payload: bytes
+    ts: tuple[int, int] | None = None  # the Timestamps option (RFC 7323): (TSval, TSecr), or none
 
 
 class Segment(_SegmentFields):
     """One TCP segment as the course needs it: control bits, numbers, window and payload.
 
     Immutable and hashable. ``ack`` is kept even when the ACK bit is off (it is then meaningless,
-    as on the wire); ``str()`` shows it only when the ACK bit is set.
+    as on the wire); ``str()`` shows it only when the ACK bit is set. ``ts`` is the one TCP option
+    the model carries, RFC 7323's Timestamps (TSval, TSecr); ``str()`` leaves it out, ``label(ts=True)``
+    shows it.
     """
 
     __slots__ = ()
 
     def __new__(cls, flags: int, seq: int = 0, ack: int = 0, window: int = MAX_WINDOW,
-                payload: bytes = b"") -> "Segment":
+                payload: bytes = b"", ts: tuple[int, int] | None = None) -> "Segment":
         check_int_range("flags", flags, 0, 0xFF)
         check_int_range("seq", seq, 0, SEQ_MOD - 1)
         check_int_range("ack", ack, 0, SEQ_MOD - 1)
         check_int_range("window", window, 0, MAX_WINDOW)
         payload = check_bytes("payload", payload)
-        return tuple.__new__(cls, (Flags(flags), seq, ack, window, payload))
+        if ts is not None:
+            if not (isinstance(ts, tuple) and len(ts) == 2):
+                raise TypeError(f"ts must be a (TSval, TSecr) pair or None, got {ts!r}")
+            ts = (check_int_range("TSval", ts[0], 0, SEQ_MOD - 1), check_int_range("TSecr", ts[1], 0, SEQ_MOD - 1))
+        return tuple.__new__(cls, (Flags(flags), seq, ack, window, payload, ts))
 
     @classmethod
-    def unchecked(cls, flags: Flags, seq: int, ack: int, window: int, payload: bytes) -> "Segment":
+    def unchecked(cls, flags: Flags, seq: int, ack: int, window: int, payload: bytes,
+                  ts: tuple[int, int] | None = None) -> "Segment":
         """Build without checking the fields: for the model's own hot paths, whose numbers are in range by
         construction (a segment from outside goes through Segment(...), which checks them)."""
-        return tuple.__new__(cls, (flags, seq, ack, window, payload))
+        return tuple.__new__(cls, (flags, seq, ack, window, payload, ts))
 
     @property
     def seq_len(self) -> int:
@@ -106,13 +114,16 @@ class Segment(_SegmentFields):
     def has(self, flag: Flags) -> bool:
         return bool(self.flags & flag)
 
-    def label(self, *, seq_base: int = 0, ack_base: int = 0) -> str:
-        """'SYN,ACK seq=300 ack=101', optionally with numbers relative to the given bases."""
+    def label(self, *, seq_base: int = 0, ack_base: int = 0, ts: bool = False) -> str:
+        """'SYN,ACK seq=300 ack=101', optionally with numbers relative to the given bases and, with
+        ``ts``, the Timestamps option as tcpdump writes it ('TS val 5000 ecr 4000')."""
         text = f"{flag_names(self.flags)} seq={(self.seq - seq_base) % SEQ_MOD}"
         if self.flags & Flags.ACK:
             text += f" ack={(self.ack - ack_base) % SEQ_MOD}"
         if self.payload:
             text += f" len={len(self.payload)}"
+        if ts and self.ts is not None:
+            text += f" TS val {self.ts[0]} ecr {self.ts[1]}"
         return text
 
     def __str__(self) -> str:

@@ -26,6 +26,15 @@ _SETTINGS = {
     "tcp_fin_timeout": (60, 0, 2**31 - 1, "seconds a close()d socket waits in FIN-WAIT-2 for the peer's FIN "
                                          "(at least 3.5 RTOs); a shutdown() socket waits as long as it is open"),
     "tcp_orphan_retries": (0, 0, 255, "retransmissions of a close()d socket's FIN or data; 0 means 8"),
+    "tcp_timestamps": (1, 0, 2, "1: offer RFC 7323 timestamps, with a random offset per address pair; "
+                                "2: without the offset; 0: off"),
+    "tcp_tw_reuse": (2, 0, 2, "connect() may take over a TIME-WAIT 4-tuple that used timestamps and is older "
+                              "than tcp_tw_reuse_delay: 1 always, 2 on loopback only, 0 never"),
+    "tcp_tw_reuse_delay": (1000, 1, 2**31 - 1, "milliseconds a TIME-WAIT must have lasted before tcp_tw_reuse "
+                                              "takes it over"),
+    "tcp_max_tw_buckets": (131072, 0, 2**31 - 1, "TIME-WAIT (and orphaned FIN-WAIT-2) sockets kept at most; "
+                                                 "past it a closing connection keeps none"),
+    "tcp_rfc1337": (0, 0, 1, "1: an RST does not end TIME-WAIT (RFC 1337); 0: it does"),
     "ip_local_port_range_low": (32768, 1, 65535, "lowest ephemeral port (net.ipv4.ip_local_port_range)"),
     "ip_local_port_range_high": (60999, 1, 65535, "highest ephemeral port (net.ipv4.ip_local_port_range)"),
 }

@@ -165,6 +165,10 @@ def _rows() -> list[Transition]:
         # tcp_fin_timeout, then vanishes without a segment (Linux net/ipv4/tcp.c __tcp_close and
         # tcp_time_wait(sk, TCP_FIN_WAIT2, tmo); the RFC waits forever)
         T(S.FIN_WAIT_2, "fin_timeout", S.CLOSED, (), "Linux"),
+        # No room for another timewait socket (tcp_max_tw_buckets): the connection ends at once,
+        # silently, where it would have waited (Linux net/ipv4/tcp_minisocks.c tcp_time_wait:
+        # inet_twsk_alloc fails -> TCPTimeWaitOverflow, tcp_done)
+        *(T(s, "tw_overflow", S.CLOSED, (), "Linux") for s in (S.FIN_WAIT_2, S.TIME_WAIT)),
     ]
     return rows
 

@@ -29,10 +29,10 @@ class Wire:
         self._arrivals: list = []
         self._order = itertools.count()
 
-    def call(self, at: float, fn, *args):
+    def call(self, at: float, fn, *args, **kwargs):
         """Run the network up to ``at``, then make a socket call there (``fn`` a bound Host method)."""
         self.run(until=at)
-        result = fn(at, *args)
+        result = fn(at, *args, **kwargs)
         self._collect()
         self.after()
         return result

@@ -106,6 +106,9 @@ def _packet(src, dst, seg: Segment, ip_id: int) -> bytes:
     tcp = dpkt.tcp.TCP(sport=src[1], dport=dst[1], seq=seg.seq, ack=seg.ack, flags=int(seg.flags),
                        win=seg.window, sum=0, data=seg.payload)
     tcp.off = 5
+    if seg.ts is not None:  # NOP, NOP, Timestamps (RFC 7323 2.2: kind 8, length 10), as Linux lays it out
+        tcp.opts = b"\x01\x01\x08\x0a" + struct.pack("!II", *seg.ts)
+        tcp.off = 8
     if ipaddress.ip_address(src[0]).version == 4:
         ip = dpkt.ip.IP(src=socket.inet_pton(socket.AF_INET, src[0]), dst=socket.inet_pton(socket.AF_INET, dst[0]),
                         p=dpkt.ip.IP_PROTO_TCP, ttl=64, id=ip_id, df=1, data=tcp)
