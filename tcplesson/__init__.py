@@ -17,6 +17,7 @@ from .pcap import CapturedTrace, PcapError, PcapWarning, read_pcap, write_pcap
 from .scenarios import SCENARIOS, Scenario, Step
 from .segment import Flags, Packet, Segment
 from .simulator import simulate
+from .sockets import run_sockets
 from .states import State
 from .sysctl import Sysctls
 from .table import TABLE, TWO_WAY, Transition
@@ -24,7 +25,7 @@ from .trace import Trace, Transmission
 
 __all__ = [
     "Endpoint", "Flags", "Link", "ProtocolError", "SCENARIOS", "Scenario", "Segment", "State", "Step",
-    "TABLE", "TWO_WAY", "Trace", "Transition", "Transmission", "simulate",
+    "TABLE", "TWO_WAY", "Trace", "Transition", "Transmission", "simulate", "run_sockets",
     "plot_header", "plot_ladder", "plot_state_diagram", "plot_timeline", "explore", "Explorer",
     "CapturedTrace", "PcapError", "PcapWarning", "read_pcap", "write_pcap", "linux",
     "set_language", "get_language",

@@ -554,6 +554,10 @@ class Host:
         if endpoint is None:
             raise ProtocolError(f"can't {call}() on {conn!r}: {self.name} has no such connection "
                                 f"(it never existed or has ended)")
+        listener = self._request_of.get(conn)
+        if listener is not None:  # the kernel's until accept() hands it to the application
+            raise ProtocolError(f"can't {call}() on {conn!r}: it waits in the queues of port {listener.port} of "
+                                f"{self.name}; accept() it first")
         return endpoint
 
     def __repr__(self) -> str:

@@ -13,24 +13,20 @@ Packets to a forged address reach nobody: that is what makes a flood's half-open
 """
 from __future__ import annotations
 
-import heapq
 import ipaddress
 import random
 from typing import NamedTuple
 
 from . import records
 from ._check import check_bytes, check_int_range, check_number
-from .endpoint import ProtocolError
-from .host import DROPS, Host, check_address, check_port
+from .host import Host, check_address, check_port
+from .hostrun import CALL, OWN, HostRun
 from .link import Link
 from .nettrace import NetworkTrace
 from .segment import Flags, Packet, Segment
 from .states import State
 from .sysctl import Sysctls
-from .trace import SIDES, Happening, Trace, Transmission
 
-MAX_TRANSMISSIONS = 3_000_000  # a safety limit far above the lessons' floods; reaching it is reported
-_ARRIVAL, _CALL, _TIMER, _FLOOD = 0, 1, 2, 3
 
 
 class Server(NamedTuple):
@@ -151,67 +147,30 @@ def _overrides(sysctls) -> dict:
     return sysctls
 
 
-class _NetworkRun:
+class _NetworkRun(HostRun):
+    """The applications of a Network: the server listens and accepts, the clients connect, send and
+    close, the attacker floods."""
+
     def __init__(self, net: Network, hosts: dict[str, Host], link: Link, params: dict) -> None:
-        self.net, self.hosts, self.link = net, hosts, link
-        self.by_address = {h.address: name for name, h in hosts.items()}
         flood = net.flood
-        self.trace = NetworkTrace(net.name, params, hosts={n: h.address for n, h in hosts.items()},
-                                  flood=None if flood is None else (flood.start, flood.start + flood.duration))
+        super().__init__(net.name, hosts, link, params,
+                         None if flood is None else (flood.start, flood.start + flood.duration))
+        self.net = net
         self.trace.clients = {c.name: [] for c in net.clients}
-        self.heap: list = []
-        self.order = 0
-        self.armed: dict[tuple, float | None] = {}
-        self.arriving: Transmission | None = None
         self.accept_at: float | None = None  # the application's next accept() call
         self.last_accept = float("-inf")
         self.close_on_accept: set[tuple] = set()
         self.seen_accept_len = 0
         srv = net.server
-        self._push(0.0, _CALL, srv.name, lambda now: hosts[srv.name].listen(now, srv.port, srv.backlog))
+        self.push(0.0, CALL, srv.name, lambda now: hosts[srv.name].listen(now, srv.port, srv.backlog))
         for c in net.clients:
-            self._push(c.at, _CALL, c.name, self._connecter(c))
+            self.push(c.at, CALL, c.name, self._connecter(c))
         if flood is not None:
             self.flood_rng = random.Random(f"flood-{params['seed']}")
             self.flood_net = ipaddress.ip_network(flood.sources)
             self.flood_count = int(round(flood.rate * flood.duration))
             if self.flood_count:
-                self._push(flood.start, _FLOOD, None, 0)
-
-    def _push(self, time: float, kind: int, who, item) -> None:
-        self.order += 1
-        heapq.heappush(self.heap, (time, kind, self.order, who, item))
-
-    def go(self) -> NetworkTrace:
-        trace = self.trace
-        heap, hosts = self.heap, self.hosts
-        while heap:
-            if len(trace.transmissions) >= MAX_TRANSMISSIONS:
-                trace.truncated = True
-                trace.happenings.append(Happening(trace.end_time, self.net.server.name, "stopped",
-                                                  f"stopped after {MAX_TRANSMISSIONS} transmissions"))
-                break
-            now, kind, _, who, item = heapq.heappop(heap)
-            if kind == _ARRIVAL:
-                tx, packet = item
-                self.arriving = tx  # until collected: the SYN that makes a server keep state
-                hosts[who].receive(now, packet)
-            elif kind == _TIMER:
-                if self.armed.get((who, item)) != now:
-                    continue
-                self.armed[(who, item)] = None
-                hosts[who].on_timer(now, item)
-            elif kind == _FLOOD:
-                self._flood_syn(now, item)
-                trace.end_time = now
-                continue
-            else:
-                self._call(now, who, item)
-            trace.end_time = now
-            self._collect(now, hosts[who])
-            self.arriving = None
-        self._finish()
-        return trace
+                self.push(flood.start, OWN, None, 0)
 
     # ------------------------------------------------------------------ applications
     def _connecter(self, client: Client):
@@ -220,40 +179,39 @@ class _NetworkRun:
         def connect(now: float) -> None:
             conn = self.hosts[client.name].connect(now, srv.address, srv.port)
             self.trace.clients[client.name].append(conn)
-            self._conn_trace(conn, now)
+            self.conn_trace(conn, now)
         return connect
 
-    def _call(self, now: float, who: str, call) -> None:
-        try:
-            call(now)
-        except (ProtocolError, OSError) as error:  # what the application would see; the run goes on
-            self.trace.happenings.append(Happening(now, who, "call error", str(error)))
-
-    def _on_state(self, now: float, host: Host, conn: tuple, side: str, state: State) -> None:
+    def on_state(self, now: float, host: Host, conn: tuple, side: str, state: State) -> None:
         """What the applications do when one of their connections changes state."""
         if side == "client" and host.name in self.trace.clients:
             client = next(c for c in self.net.clients if c.name == host.name)
             if state is State.ESTABLISHED:
                 if client.data:
-                    self._push(now, _CALL, host.name, lambda t: host.send(t, conn, client.data))
-                self._push(now + client.close_after, _CALL, host.name, lambda t: host.close(t, conn))
+                    self.push(now, CALL, host.name, lambda t: host.send(t, conn, client.data))
+                self.push(now + client.close_after, CALL, host.name, lambda t: host.close(t, conn))
             elif state is State.CLOSE_WAIT:
-                self._push(now + 0.01, _CALL, host.name, lambda t: host.close(t, conn))
+                self.push(now + 0.01, CALL, host.name, lambda t: host.close(t, conn))
         elif side == "server" and host.name == self.net.server.name and state is State.CLOSE_WAIT:
             if conn in self.trace.accepted:
                 self._close_later(now, host, conn)
             else:
                 self.close_on_accept.add(conn)
 
+    def on_queues(self, host: Host, rec: records.QueueLengths) -> None:
+        if rec.accept > self.seen_accept_len:
+            self._want_accept(rec.time)
+        self.seen_accept_len = rec.accept
+
     def _close_later(self, now: float, host: Host, conn: tuple) -> None:
-        self._push(now + self.net.server.close_delay, _CALL, host.name, lambda t: host.close(t, conn))
+        self.push(now + self.net.server.close_delay, CALL, host.name, lambda t: host.close(t, conn))
 
     def _want_accept(self, now: float) -> None:
         every = self.net.server.accept_every
         if every is None or self.accept_at is not None:
             return
         self.accept_at = max(now, self.last_accept + every)
-        self._push(self.accept_at, _CALL, self.net.server.name, self._accept)
+        self.push(self.accept_at, CALL, self.net.server.name, self._accept)
 
     def _accept(self, now: float) -> None:
         srv = self.net.server
@@ -269,118 +227,15 @@ class _NetworkRun:
         if host.listeners[srv.port].accept_queue:
             self._want_accept(now)
 
-    def _flood_syn(self, now: float, i: int) -> None:
+    def on_own(self, now: float, i: int) -> None:
+        """The flood's i-th forged SYN."""
         flood, rng, srv = self.net.flood, self.flood_rng, self.net.server
         src = str(self.flood_net[rng.randrange(self.flood_net.num_addresses)])
         sport, seq = rng.randrange(1024, 65536), rng.randrange(2**32)
         packet = Packet(src, sport, srv.address, srv.port, Segment.unchecked(Flags.SYN, seq, 0, 64240, b""))
-        self._transmit(now, "attacker", packet, False, (src, sport, srv.address, srv.port), None)
+        self.transmit(now, "attacker", packet, False, (src, sport, srv.address, srv.port), None)
         if i + 1 < self.flood_count:
-            self._push(flood.start + (i + 1) / flood.rate, _FLOOD, None, i + 1)
-
-    # ------------------------------------------------------------------ records
-    def _collect(self, now: float, host: Host) -> None:
-        trace = self.trace
-        last_conn = last = None  # the Trace of the connection last seen: a host logs a connection's records together
-        for conn, side, rec in host.log:
-            kind = type(rec)
-            if kind is records.Sent:
-                self._transmit(rec.time, host.name, _packet(conn, side, rec.segment), rec.retransmission, conn, side)
-            elif kind is records.QueueLengths:
-                series = trace.queues.setdefault((host.name, rec.port), [])
-                if not series:
-                    trace.limits[(host.name, rec.port)] = host.listeners[rec.port].limit
-                series.append((rec.time, rec.syn, rec.accept))
-                if rec.accept > self.seen_accept_len:
-                    self._want_accept(rec.time)
-                self.seen_accept_len = rec.accept
-            elif kind is records.HostEvent:
-                detail = rec.detail if conn is None else f"{_conn_text(conn)} {rec.detail}".rstrip()
-                trace.happenings.append(Happening(rec.time, host.name, "host:" + rec.kind, detail))
-                own = trace.connections.get(conn)
-                if own is not None and rec.kind in DROPS:  # the connection's ladder marks the segment
-                    own.happenings.append(Happening(rec.time, "server", "dropped by host", f"{rec.detail}: {rec.kind}"))
-                if rec.kind == "accepted":
-                    trace.accepted[conn] = rec.time
-            else:
-                if conn is not last_conn:
-                    last_conn, last = conn, self._conn_trace(conn, rec.time)
-                last.record(side, rec)
-                if kind is records.StateChange:
-                    self._on_state(rec.time, host, conn, side, rec.state)
-        host.log.clear()
-        armed = self.armed
-        for conn in host.touched:
-            deadline = host.deadline(conn)
-            key = (host.name, conn)
-            if deadline is not None and deadline != armed.get(key):
-                self._push(deadline, _TIMER, host.name, conn)
-            armed[key] = deadline
-        host.touched.clear()
-
-    def _conn_trace(self, conn: tuple, now: float) -> Trace:
-        """The Trace of one connection, made when something first happens to it."""
-        found = self.trace.connections.get(conn)
-        if found is not None:
-            return found
-        found = Trace(f"{self.net.name} {_conn_text(conn)}", dict(self.trace.params),
-                      states={who: [(now, State.CLOSED)] for who in SIDES},
-                      transitions={who: [] for who in SIDES}, outcomes={who: None for who in SIDES},
-                      delivered={who: b"" for who in SIDES}, end_time=now)
-        self.trace.connections[conn] = found
-        self.trace.ends[conn] = (self.by_address.get(conn[0], "attacker"), self.by_address.get(conn[2], conn[2]))
-        tx = self.arriving
-        if tx is not None and tx.conn == conn:  # the SYN that made the server keep state
-            found.transmissions.append(_own_copy(tx, "client" if tx.sender != self.trace.ends[conn][1] else "server"))
-        return found
-
-    def _transmit(self, now: float, sender: str, packet: Packet, retransmission: bool, conn: tuple,
-                  side: str | None) -> None:
-        trace = self.trace
-        index = len(trace.transmissions) + 1
-        delay = self.link.carry(index)
-        to = self.by_address.get(packet.dst)
-        arrived = None if delay is None else now + delay
-        tx = Transmission(index, sender, packet.segment, now, arrived, delay is None, retransmission, False,
-                          to if to is not None else packet.dst, conn)
-        trace.transmissions.append(tx)
-        own = trace.connections.get(conn)
-        if own is not None:
-            own.transmissions.append(_own_copy(tx, side or "client"))
-        if arrived is not None and to is not None:
-            self._push(arrived, _ARRIVAL, to, (tx, packet))
-
-    def _finish(self) -> None:
-        trace = self.trace
-        for conn_trace in trace.connections.values():
-            last = [t for who in SIDES for t, _ in conn_trace.states[who][-1:]]
-            last += [tx.arrived_at or tx.sent_at for tx in conn_trace.transmissions[-1:]]
-            conn_trace.end_time = max(last)
-        first = next((conns[0] for conns in trace.clients.values() if conns), None)
-        if first is not None:
-            one = trace.connections[first]
-            trace.states, trace.transitions, trace.outcomes = one.states, one.transitions, one.outcomes
-            trace.delivered = one.delivered
-        else:
-            trace.states = {who: [(0.0, State.CLOSED)] for who in SIDES}
-            trace.transitions = {who: [] for who in SIDES}
-            trace.outcomes = {who: None for who in SIDES}
-            trace.delivered = {who: b"" for who in SIDES}
-
-
-def _own_copy(tx: Transmission, side: str) -> Transmission:
-    """A transmission as its connection's two-sided Trace keeps it: sent by ``side``, to and conn implied."""
-    return Transmission(tx.index, side, tx.segment, tx.sent_at, tx.arrived_at, tx.lost, tx.retransmission, tx.stale)
-
-
-def _packet(conn: tuple, side: str, seg: Segment) -> Packet:
-    if side == "client":
-        return Packet(conn[0], conn[1], conn[2], conn[3], seg)
-    return Packet(conn[2], conn[3], conn[0], conn[1], seg)
-
-
-def _conn_text(conn: tuple) -> str:
-    return f"{conn[0]}:{conn[1]}->{conn[2]}:{conn[3]}"
+            self.push(flood.start + (i + 1) / flood.rate, OWN, None, i + 1)
 
 
 def _checked_server(s: Server) -> Server:

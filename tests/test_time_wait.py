@@ -52,9 +52,15 @@ def server_closes_first(w, s, c, at=0.0, **connect):
     return conn
 
 
+def accept_all(w, s, at):
+    while w.call(at, s.accept, PORT) is not None:
+        pass
+
+
 def client_closes_first(w, s, c, at, **connect):
     conn = w.call(at, c.connect, SERVER, PORT, **connect)
     w.run(until=at + 0.05)
+    accept_all(w, s, at + 0.05)
     w.call(at + 0.05, c.close, conn)
     w.run(until=at + 0.1)
     w.call(at + 0.1, s.close, conn)
@@ -238,6 +244,7 @@ def test_tw_reuse_2_the_default_is_for_loopback_only(client, reused):
     w.call(0.0, s.listen, PORT, 128)
     conn = w.call(0.0, c.connect, s.address, PORT)
     w.run(until=0.05)
+    accept_all(w, s, 0.05)
     w.call(0.05, c.close, conn)
     w.run(until=0.1)
     w.call(0.1, s.close, conn)
@@ -264,6 +271,7 @@ def four_closed_by_the_client(**client_sysctls):
     w.call(0.0, s.listen, PORT, 128)
     conns = [w.call(0.01 * k, c.connect, SERVER, PORT, local_port=40001 + k) for k in range(4)]
     w.run(until=0.1)
+    accept_all(w, s, 0.1)
     for conn in conns:
         w.call(0.1, c.close, conn)
     w.run(until=0.2)
@@ -340,6 +348,7 @@ def test_syn_to_time_wait_accepted_agrees_with_linux():
     s, c, w = bench()
     w.call(0.0, s.listen, PORT, 8, reuseaddr=True)
     conn = w.call(0.0, c.connect, SERVER, PORT, local_port=40001, reuseaddr=True)
+    w.call(0.04, s.accept, PORT)  # the handshake is done at 0.03
     w.call(0.05, c.send, conn, b"hello")
     w.call(0.07, s.close, conn)  # after the data has arrived (and been read)
     w.call(0.1, c.close, conn)
