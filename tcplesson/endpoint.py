@@ -252,9 +252,17 @@ class Endpoint:
     def no_time_wait(self, now: float) -> list[Segment]:
         """The socket layer has no room for this connection's TIME-WAIT (or its orphaned FIN-WAIT-2):
         it ends here without a segment (Linux tcp_time_wait when tcp_max_tw_buckets is reached)."""
+        return self._ended_by_socket_layer(now, "tw_overflow")
+
+    def listener_closed(self, now: float) -> list[Segment]:
+        """The listening socket this half-open connection waited in was closed: the request is
+        dropped without a segment (Linux inet_csk_listen_stop)."""
+        return self._ended_by_socket_layer(now, "listener_closed")
+
+    def _ended_by_socket_layer(self, now: float, event: str) -> list[Segment]:
         self._begin(now)
-        self._check_call("tw_overflow")
-        self._run(now, "tw_overflow")
+        self._check_call(event)
+        self._run(now, event)
         return self._finish()
 
     def fin_time(self) -> float | None:

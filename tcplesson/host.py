@@ -401,8 +401,8 @@ class Host:
             self.tcbs[conn].abort(now)  # tcp_disconnect: RST in ESTABLISHED and CLOSE-WAIT
             self._after(now, conn)
         for conn in list(listener.syn_queue):
-            self.touched.add(conn)
-            self._forget(now, conn)
+            self.tcbs[conn].listener_closed(now)
+            self._after(now, conn)
 
     # ------------------------------------------------------------------ bookkeeping
     def _after(self, now: float, conn: tuple) -> None:

@@ -96,6 +96,7 @@ _EN = {
     "event.delayed_ack": "delayed-ACK timer",
     "event.fin_timeout": "tcp_fin_timeout (orphan)",
     "event.tw_overflow": "no room: tcp_max_tw_buckets",
+    "event.listener_closed": "its listener closed",
     # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
     "action.learn_isn": "",
     "action.cookie_sent": "",

@@ -96,6 +96,7 @@ ZH = {
     "event.delayed_ack": "延迟确认定时器",
     "event.fin_timeout": "tcp_fin_timeout 到期（孤儿连接）",
     "event.tw_overflow": "超出 tcp_max_tw_buckets",
+    "event.listener_closed": "所属的监听套接字已关闭",
     # --- actions: what an arc label says after the slash ("" = not shown on arcs) ---
     "action.learn_isn": "",
     "action.cookie_sent": "",

@@ -169,6 +169,9 @@ def _rows() -> list[Transition]:
         # silently, where it would have waited (Linux net/ipv4/tcp_minisocks.c tcp_time_wait:
         # inet_twsk_alloc fails -> TCPTimeWaitOverflow, tcp_done)
         *(T(s, "tw_overflow", S.CLOSED, (), "Linux") for s in (S.FIN_WAIT_2, S.TIME_WAIT)),
+        # A half-open connection whose listening socket is closed: the request is dropped, silently
+        # (Linux net/ipv4/inet_connection_sock.c inet_csk_listen_stop; its peer's ACK then meets no socket)
+        T(S.SYN_RECEIVED, "listener_closed", S.CLOSED, (), "Linux"),
     ]
     return rows
 

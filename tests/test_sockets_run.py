@@ -88,3 +88,62 @@ def test_bad_settings_name_themselves():
         tl.run_sockets(OPEN, sysctls={"client": {"tcp_tw_reuse": 3}})
     with pytest.raises(ValueError, match="time_wait"):
         tl.run_sockets(OPEN, time_wait=-1)
+
+
+# --- random scripts -------------------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_NAMES = ("a", "b", "c")
+_STEP = st.one_of(
+    st.tuples(st.just("client"), st.just("connect"), st.sampled_from(_NAMES), st.sampled_from([None, 40001, 40002]),
+              st.booleans()),
+    st.tuples(st.sampled_from(["client", "server"]), st.sampled_from(["close", "abort", "shutdown", "send"]),
+              st.sampled_from(_NAMES)),
+    st.tuples(st.just("server"), st.sampled_from(["accept", "unlisten", "listen", "exit"])),
+    st.tuples(st.just("client"), st.just("exit")),
+)
+
+
+def _script(steps, times):
+    calls, opened = [(0.0, "server", "listen", 5000, {"reuseaddr": True})], set()
+    for (who, call, *rest), t in zip(steps, sorted(times)):
+        if call == "connect":
+            name, port, reuse = rest
+            options = {"name": f"{name}{len(calls)}", "reuseaddr": reuse}
+            if port is not None:
+                options["local_port"] = port
+            opened.add(options["name"])
+            calls.append((t, who, "connect", "server", 5000, options))
+        elif call in ("close", "abort", "shutdown", "send"):
+            if not opened:
+                continue
+            name = sorted(opened)[len(calls) % len(opened)]
+            extra = {"shutdown": ("SHUT_WR",), "send": (b"data",)}.get(call, ())
+            calls.append((t, who, call, name, *extra))
+        elif call == "unlisten":
+            calls.append((t, who, "close", 5000))
+        elif call == "listen":
+            calls.append((t, who, "listen", 5000, {"reuseaddr": True}))
+        else:
+            calls.append((t, who, call, 5000) if call == "accept" else (t, who, call))
+    return calls
+
+
+@settings(max_examples=120, deadline=None)
+@given(steps=st.lists(_STEP, max_size=10), times=st.lists(st.floats(0.0, 5.0), min_size=10, max_size=10),
+       loss=st.sampled_from([0.0, 0.25]), seed=st.integers(0, 20),
+       sysctls=st.sampled_from([{}, {"tcp_timestamps": 0}, {"tcp_tw_reuse": 1, "ip_local_port_range": (40000, 40003)},
+                                {"tcp_max_tw_buckets": 1}]))
+def test_any_script_of_socket_calls_runs_to_its_end(steps, times, loss, seed, sysctls):
+    """Whatever the applications call, in any order: only the errors an application would see
+    (recorded as call errors), the run ends, no connection is left in a state with a timer running,
+    and the same script gives the same run."""
+    calls = _script(steps, times)
+    run = tl.run_sockets(calls, loss=loss, seed=seed, sysctls={"client": sysctls, "server": sysctls})
+    assert not run.truncated
+    waiting = {S.SYN_SENT, S.SYN_RECEIVED, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK, S.TIME_WAIT}
+    for conn_trace in run.connections.values():
+        for who in ("client", "server"):
+            assert conn_trace.states[who][-1][1] not in waiting, conn_trace.summary()
+    again = tl.run_sockets(calls, loss=loss, seed=seed, sysctls={"client": sysctls, "server": sysctls})
+    assert again.transmissions == run.transmissions

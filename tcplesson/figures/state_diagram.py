@@ -76,7 +76,7 @@ _AFTER_OUR_FIN = frozenset({State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING, S
 
 
 def drawn_only_when_taken(row) -> bool:
-    return row.event in ("rcv_data_after_close", "fin_timeout", "tw_overflow") or (
+    return row.event in ("rcv_data_after_close", "fin_timeout", "tw_overflow", "listener_closed") or (
         row.event == "close_unread" and row.state in _AFTER_OUR_FIN)
 
 
