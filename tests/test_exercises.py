@@ -71,9 +71,9 @@ def right_option(seed, qid):
 
 # ---------------------------------------------------------------- the bank: answers are protocol facts
 
-def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7_and_10():
+def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7_10_and_11():
     assert len(BANK) >= 12
-    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8)) | {10}
+    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8)) | {10, 11}
 
 
 @pytest.mark.parametrize("seed", SEEDS[:20] + SEEDS[-2:])
@@ -513,6 +513,7 @@ def test_the_existing_questions_keep_their_ids_and_numbers():
     (each question's numbers depend only on the seed and its own id)."""
     assert list(BANK)[:20] == FIRST_17 + ["release-state-408", "release-ack-uvw", "close-time-2msl"]
     assert list(BANK)[20:23] == ["accept-queue-admitted", "full-queue-client", "syn-cookies-flood"]
+    assert list(BANK)[23:26] == ["rst-after-close", "orphan-fin-timeout", "linger-zero"]
 
 
 def _fields(template):
@@ -721,3 +722,37 @@ def test_syn_cookies_let_clients_in_at_once_and_without_them_their_syns_are_drop
 
 def test_syn_flood_variants_run_with_and_without_cookies():
     assert {flood(seed).cookies for seed in SEEDS} == {0, 1}
+
+
+# ---------------------------------------------------------------- lesson 11: closing a socket, worked out here
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_data_after_close_gets_an_rst_whose_seq_acknowledges_the_servers_fin(seed):
+    q = posed(seed, "rst-after-close")
+    # the client's data acknowledges the server's SYN, its k bytes and its FIN, one number each for SYN and FIN
+    # (RFC 9293 3.4); a segment with ACK is answered by <SEQ=SEG.ACK><CTL=RST> (3.10.7.1), as Linux does for
+    # data that reaches a close()d socket (SHLD-3; observed: data-after-close, RST seq = the byte's ACK)
+    assert expected(seed, "rst-after-close") == (q.server_isn + 1 + q.k + 1) % M
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_orphans_fin_timeout_ends_without_a_segment_and_late_data_gets_rst(seed):
+    q = posed(seed, "orphan-fin-timeout")
+    assert q.late > q.fin_timeout >= 3.5 * 1.0  # the byte comes after the timeout; tcp_fin_time's 3.5 RTOs are less
+    # Linux drops an orphan's FIN-WAIT-2 silently after tcp_fin_timeout (observed: orphan-fin-wait-2, nothing sent);
+    # the byte then reaches no connection: RST (RFC 9293 3.10.7.1)
+    assert right_option(seed, "orphan-fin-timeout").startswith("Nothing when the timer runs out")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_close_with_linger_zero_is_an_abort_with_seq_snd_nxt(seed):
+    q = posed(seed, "linger-zero")
+    # RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; SND.NXT = ISN + 1 (SYN) + m (RFC 9293 3.4); no FIN, no
+    # TIME-WAIT (observed: linger-zero, RST,ACK seq = SND.NXT, only the listener left in ss)
+    assert right_option(seed, "linger-zero").startswith(f"An RST with seq = {(q.isn + 1 + q.m) % M};")
+
+
+def test_lesson_11_variants_vary_the_timeout_and_the_numbers():
+    assert len({posed(seed, "orphan-fin-timeout").fin_timeout for seed in SEEDS}) >= 3
+    assert len({posed(seed, "linger-zero").m for seed in SEEDS}) >= 10
+    assert len({posed(seed, "rst-after-close").k for seed in SEEDS}) >= 10

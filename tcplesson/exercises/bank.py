@@ -33,7 +33,7 @@ from .words import Words, title
 LESSONS = {
     1: "01_segment_and_flags", 2: "02_three_way_handshake", 3: "03_why_three_way",
     4: "04_four_way_release", 5: "05_time_wait_2msl", 6: "06_state_machine", 7: "07_myths_and_facts",
-    10: "10_listen_queues_and_syn_flood",
+    10: "10_listen_queues_and_syn_flood", 11: "11_sockets_and_time_wait",
 }
 DELAYS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08)  # small enough that the RTO never rises above its floor
 RTOS = (1.0, 1.5, 2.0)
@@ -777,4 +777,86 @@ def _syn_cookies_flood(rng: random.Random, t: Words) -> Draft:
         hint=t("hint"),
         explanation=t("explanation"),
         given=g,
+    )
+
+
+# ---------------------------------------------------------------- lesson 11: closing a socket
+# Asked after lesson 10's, so that adding them changed no earlier question's number.
+
+@question("rst-after-close", 11)
+def _rst_after_close(rng: random.Random, t: Words) -> Draft:
+    k, n, server_isn, delay = rng.randint(100, 3000), rng.randint(1, 500), _isn(rng), rng.choice(DELAYS)
+    trace = _run(OPEN + [("server", "send", "ESTABLISHED+0.2", b"s" * k), ("server", "close", "ESTABLISHED+1"),
+                         ("client", "send", "CLOSE-WAIT+0.5", b"c" * n)],
+                 delay=delay, client_isn=_isn(rng), server_isn=server_isn)
+    rst = _first(trace, _by("server", Flags.RST))
+    if rst is None or trace.outcomes["client"] != "reset":
+        raise RuntimeError("rst-after-close: the client's data must be answered with RST")
+    fin = (server_isn + 1 + k) % SEQ_MOD  # the server's FIN: after its SYN and its k bytes
+    return Draft(
+        setting=t("setting", k=k, n=n, server_isn=server_isn),
+        asks=t("asks"),
+        answer=Number(rst.segment.seq, traps={
+            fin: t("trap.fin"),
+            (fin + 2) % SEQ_MOD: t("trap.one_more"),
+            server_isn: t("trap.isn"),
+            0: t("trap.zero"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"k": k, "n": n, "server_isn": server_isn, "delay": delay},
+    )
+
+
+@question("orphan-fin-timeout", 11)
+def _orphan_fin_timeout(rng: random.Random, t: Words) -> Draft:
+    fin_timeout, delay = rng.choice((5.0, 10.0, 20.0, 30.0, 60.0)), rng.choice(DELAYS)
+    late = fin_timeout + rng.choice((2.0, 5.0, 10.0))  # after the client's FIN arrived: beyond the timeout
+    trace = _run(OPEN + [("client", "close", "ESTABLISHED+1"), ("server", "send", f"CLOSE-WAIT+{late:g}", b"z")],
+                 delay=delay, fin_timeout=fin_timeout, client_isn=_isn(rng), server_isn=_isn(rng))
+    entered = trace.first_time("client", State.FIN_WAIT_2)
+    byte = _first(trace, lambda tx: tx.sender == "server" and bool(tx.segment.payload))
+    if entered is None or byte is None:
+        raise RuntimeError("orphan-fin-timeout: the client must reach FIN-WAIT-2 and the server must write")
+    meanwhile = [tx for tx in trace.transmissions if tx.sender == "client" and entered <= tx.sent_at < byte.arrived_at]
+    answer = _first(trace, lambda tx: tx.sender == "client" and tx.sent_at >= byte.arrived_at)
+    return Draft(
+        setting=t("setting", fin_timeout=fin_timeout, late=late, delay=delay),
+        asks=t("asks"),
+        answer=_shuffled(rng, [
+            _option(t, "nothing", lambda: not meanwhile and answer is not None and answer.segment.has(Flags.RST)
+                    and trace.outcomes["server"] == "reset"),
+            _option(t, "rst_now", lambda: any(tx.segment.has(Flags.RST) for tx in meanwhile)),
+            _option(t, "fin_again", lambda: any(tx.segment.has(Flags.FIN) for tx in meanwhile)),
+            _option(t, "time_wait", lambda: trace.time_wait("client") is not None),
+        ]),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"fin_timeout": fin_timeout, "late": late, "delay": delay},
+    )
+
+
+@question("linger-zero", 11)
+def _linger_zero(rng: random.Random, t: Words) -> Draft:
+    isn, m, delay = _isn(rng), rng.randint(100, 3000), rng.choice(DELAYS)
+    trace = _run(OPEN + [("client", "send", "ESTABLISHED+0.2", b"d" * m),
+                         ("client", "close", "ESTABLISHED+1", {"linger": 0})],
+                 delay=delay, client_isn=isn, server_isn=_isn(rng))
+    rst, fin = _first(trace, _by("client", Flags.RST)), _first(trace, _by("client", Flags.FIN))
+    seq = (isn + 1 + m) % SEQ_MOD  # the next number the client would use: its SYN and m bytes are taken
+    plus = (seq + 1) % SEQ_MOD
+    no_time_wait = lambda: all(trace.time_wait(side) is None for side in SIDES)  # noqa: E731
+    return Draft(
+        setting=t("setting", isn=isn, m=m),
+        asks=t("asks"),
+        answer=_shuffled(rng, [
+            _option(t, "rst", lambda: rst is not None and rst.segment.seq == seq and no_time_wait()
+                    and trace.outcomes["server"] == "reset", seq=seq),
+            _option(t, "rst_plus", lambda: rst is not None and rst.segment.seq == plus, plus=plus),
+            _option(t, "fin", lambda: fin is not None, seq=seq),
+            _option(t, "rst_time_wait", lambda: rst is not None and trace.time_wait("client") is not None, seq=seq),
+        ]),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"isn": isn, "m": m, "delay": delay},
     )

@@ -507,3 +507,80 @@ QUESTIONS.update({
                        "is refused: an overloaded listener sends no RST.",
     },
 })
+
+# ---------------------------------------------------------------- lesson 11: closing a socket
+QUESTIONS.update({
+    "rst-after-close": {
+        "title": "The RST that answers data sent after close()",
+        "setting": "The server's ISN is {server_isn}. After the handshake the server sends {k} bytes to the client, "
+                   "which reads them, and then calls close() (nothing is left unread): its FIN goes out and is "
+                   "acknowledged. The client, now in CLOSE-WAIT, writes {n} more bytes to the server.",
+        "asks": "Nobody can read them any more, so the server's TCP answers with RST. What sequence number does the "
+                "RST carry?",
+        "trap.fin": "that is the sequence number of the server's FIN; the FIN occupies that number itself, and the "
+                    "client's data acknowledges it, so the RST carries the next one.",
+        "trap.one_more": "the RST takes the acknowledgement number of the segment it answers; it does not add one of "
+                         "its own (an RST occupies no sequence number).",
+        "trap.isn": "the ISN is taken by the server's SYN; after it come the data and the FIN.",
+        "trap.zero": "seq=0 is used only to answer a segment that carries no ACK; the client's data does carry one.",
+        "hint": "RFC 9293 section 3.10.7.1: a segment with the ACK bit on is answered with <SEQ=SEG.ACK><CTL=RST>; "
+                "Linux does the same for data that reaches a close()d socket (lesson 11, section 1). What does the "
+                "client's data segment acknowledge? Count the server's SYN, its data and its FIN.",
+        "explanation": "The RST carries the acknowledgement number of the data it answers: everything the server "
+                       "ever sent (its SYN, its data and its FIN) plus one, the number the client expects next, so "
+                       "the client accepts the RST.",
+    },
+    "orphan-fin-timeout": {
+        "title": "When an orphan's FIN-WAIT-2 timer runs out",
+        "setting": "The client calls close() with nothing unread; the server acknowledges the client's FIN, but the "
+                   "server's application never closes. The client's host has tcp_fin_timeout = {fin_timeout:g} s "
+                   "(3.5 RTOs are less). {late:g} s after the client's FIN arrived, the server's application writes "
+                   "one byte to the client. The one-way delay is {delay} s.",
+        "asks": "What does the client's TCP send when its FIN-WAIT-2 timer runs out, and what answers the server's "
+                "byte?",
+        "option.nothing": "Nothing when the timer runs out: the connection simply disappears from the client. The "
+                          "server's byte then meets no connection and is answered with an RST.",
+        "option.rst_now": "An RST when the timer runs out, so that the server learns at once that the connection is "
+                          "gone.",
+        "rebut.rst_now": "Linux drops the orphan without a segment, and RFC 9293 has no such timer at all: there is "
+                         "nobody to tell. The server learns of it only when its own byte is answered.",
+        "option.fin_again": "Its FIN again, as a last try, and then it waits another tcp_fin_timeout.",
+        "rebut.fin_again": "the client's FIN was acknowledged, which is why the client is in FIN-WAIT-2: there is "
+                           "nothing left to retransmit.",
+        "option.time_wait": "Nothing; the client moves to TIME-WAIT, so the server's byte is acknowledged.",
+        "rebut.time_wait": "TIME-WAIT follows only the peer's FIN; without it the orphan goes straight to CLOSED, and "
+                           "data for a connection that does not exist gets an RST (RFC 9293 section 3.10.7.1).",
+        "hint": "FIN-WAIT-2 waits for the peer's FIN. What is left to send once the client's FIN is acknowledged? "
+                "And how does a host answer a segment for a connection it no longer has (RFC 9293 section "
+                "3.10.7.1; lesson 11, section 5)?",
+        "explanation": "An orphan's FIN-WAIT-2 ends without a segment: its FIN is acknowledged and there is nothing "
+                       "to send. The peer learns of it only when its next segment reaches a host that has no such "
+                       "connection and is answered with RST.",
+    },
+    "linger-zero": {
+        "title": "close() with SO_LINGER 0",
+        "setting": "The client's ISN is {isn}. After the handshake the client sends {m} bytes, all of them "
+                   "acknowledged; the server sends nothing. Then the client sets SO_LINGER to {{l_onoff=1, "
+                   "l_linger=0}} and calls close() while the connection is ESTABLISHED.",
+        "asks": "What does close() send, and what follows?",
+        "option.rst": "An RST with seq = {seq}; no TIME-WAIT on either side, and the server's application is told "
+                      "\"connection reset\".",
+        "option.rst_plus": "An RST with seq = {plus}, the number after the one a FIN would have taken; no TIME-WAIT "
+                           "on either side.",
+        "rebut.rst_plus": "an RST carries SND.NXT, the next number not yet used (RFC 9293 section 3.10.5: "
+                          "<SEQ=SND.NXT><CTL=RST>); it replaces the FIN, it does not follow one.",
+        "option.fin": "A FIN with seq = {seq}, as for any close(); only the TIME-WAIT that would follow is left "
+                      "out.",
+        "rebut.fin": "with a zero linger time close() sends no FIN at all: Linux aborts the connection "
+                     "(__tcp_close calls tcp_disconnect) and sends RST.",
+        "option.rst_time_wait": "An RST with seq = {seq}, and then the client stays 2 x MSL in TIME-WAIT, so that "
+                                "old duplicates die out.",
+        "rebut.rst_time_wait": "TIME-WAIT follows a FIN exchange; an abort deletes the connection at once, on both "
+                               "sides (RFC 9293 section 3.10.5).",
+        "hint": "SO_LINGER with a zero timeout turns close() into RFC 9293's ABORT (section 3.10.5). Which segment "
+                "is that, which sequence number does it carry, and which state follows it (lesson 11, section 3)?",
+        "explanation": "With SO_LINGER 0, close() aborts: an RST with seq = SND.NXT instead of a FIN; the "
+                       "connection is deleted on both sides at once, so neither has TIME-WAIT, and the peer is told "
+                       "\"connection reset\".",
+    },
+})

@@ -428,3 +428,62 @@ QUESTIONS.update({
                        "往返就能连上。谁也不会被拒绝：过载的监听套接字不发 RST。",
     },
 })
+
+# ---------------------------------------------------------------- 第 11 课：关闭套接字
+QUESTIONS.update({
+    "rst-after-close": {
+        "title": "close() 之后再来的数据换来的 RST",
+        "setting": "服务器的 ISN 是 {server_isn}。三次握手之后，服务器向客户端发送 {k} 字节，客户端都读了；随后服务器"
+                   "调用 close()（没有未读数据），它的 FIN 发了出去，也得到了确认。处于 CLOSE-WAIT 的客户端又向服务器"
+                   "写了 {n} 字节。",
+        "asks": "已经没有人能读这些数据了，于是服务器的 TCP 回一个 RST。这个 RST 的序号是多少？",
+        "trap.fin": "这是服务器 FIN 的序号；FIN 自己占用这个序号，客户端的数据确认了它，所以 RST 带的是下一个。",
+        "trap.one_more": "RST 取的是它所回答的那个报文段的确认号，自己不再加一（RST 不占序号）。",
+        "trap.isn": "ISN 被服务器的 SYN 占用了；它后面还有数据和 FIN。",
+        "trap.zero": "只有回答不带 ACK 的报文段时，RST 才用 seq=0；客户端的数据是带 ACK 的。",
+        "hint": "RFC 9293 第 3.10.7.1 节：对 ACK 位为 1 的报文段，回答 <SEQ=SEG.ACK><CTL=RST>；数据到达一个已经"
+                " close() 的套接字时，Linux 也这样做（第 11 课第 1 节）。客户端的数据报文段确认到哪里？把服务器的"
+                " SYN、数据和 FIN 都算上。",
+        "explanation": "RST 带的是它所回答的数据的确认号：服务器发过的一切（SYN、数据和 FIN）再加一，正是客户端期待的"
+                       "下一个序号，所以客户端接受这个 RST。",
+    },
+    "orphan-fin-timeout": {
+        "title": "孤儿连接的 FIN-WAIT-2 定时器到时",
+        "setting": "客户端在没有未读数据时调用 close()；服务器确认了客户端的 FIN，但服务器的应用程序一直不关闭。客户端"
+                   "主机的 tcp_fin_timeout = {fin_timeout:g} 秒（3.5 个 RTO 比它短）。客户端的 FIN 到达 {late:g} 秒"
+                   "之后，服务器的应用程序向客户端写 1 个字节。单向传播时延是 {delay} 秒。",
+        "asks": "客户端的 FIN-WAIT-2 定时器到时时，客户端的 TCP 发出什么？服务器的那个字节又换来什么？",
+        "option.nothing": "定时器到时时什么也不发：连接在客户端这边悄悄消失了。之后服务器的字节找不到连接，换来一个 RST。",
+        "option.rst_now": "定时器到时时发一个 RST，让服务器马上知道连接已经没了。",
+        "rebut.rst_now": "Linux 丢掉孤儿连接时不发任何报文段，而 RFC 9293 根本没有这个定时器：没有谁需要通知。服务器"
+                         "要等自己的字节被回答时才知道。",
+        "option.fin_again": "再发一次 FIN，作为最后的尝试，然后再等一个 tcp_fin_timeout。",
+        "rebut.fin_again": "客户端的 FIN 已经被确认了，所以它才处在 FIN-WAIT-2：没有什么可重传的。",
+        "option.time_wait": "什么也不发；客户端进入 TIME-WAIT，所以服务器的字节会被确认。",
+        "rebut.time_wait": "只有收到对方的 FIN 之后才进入 TIME-WAIT；没有它，孤儿连接直接进入 CLOSED，发给不存在的"
+                           "连接的数据换来 RST（RFC 9293 第 3.10.7.1 节）。",
+        "hint": "FIN-WAIT-2 等的是对方的 FIN。客户端的 FIN 被确认之后，还有什么要发？一台主机收到发给它已经没有的连接的"
+                "报文段，又怎样回答（RFC 9293 第 3.10.7.1 节；第 11 课第 5 节）？",
+        "explanation": "孤儿连接的 FIN-WAIT-2 结束时不发任何报文段：它的 FIN 已被确认，没有东西要发。对方要等下一个"
+                       "报文段到达一台已经没有这个连接的主机、换来 RST 时，才会知道。",
+    },
+    "linger-zero": {
+        "title": "把 SO_LINGER 设为 0 之后调用 close()",
+        "setting": "客户端的 ISN 是 {isn}。三次握手之后，客户端发送 {m} 字节，全部得到确认；服务器什么也没发。然后客户端"
+                   "把 SO_LINGER 设为 {{l_onoff=1, l_linger=0}}，在连接处于 ESTABLISHED 时调用 close()。",
+        "asks": "close() 发出什么？之后会怎样？",
+        "option.rst": "一个 seq = {seq} 的 RST；双方都没有 TIME-WAIT，服务器的应用程序得到“连接被重置”。",
+        "option.rst_plus": "一个 seq = {plus} 的 RST，也就是 FIN 本该占用的序号的下一个；双方都没有 TIME-WAIT。",
+        "rebut.rst_plus": "RST 带的是 SND.NXT，即下一个还没用过的序号（RFC 9293 第 3.10.5 节：<SEQ=SND.NXT><CTL=RST>）；"
+                          "它取代了 FIN，而不是跟在 FIN 后面。",
+        "option.fin": "一个 seq = {seq} 的 FIN，和任何 close() 一样；只是省掉了随后的 TIME-WAIT。",
+        "rebut.fin": "linger 时间为 0 时，close() 根本不发 FIN：Linux 中止连接（__tcp_close 调用 tcp_disconnect），"
+                     "发的是 RST。",
+        "option.rst_time_wait": "一个 seq = {seq} 的 RST，然后客户端在 TIME-WAIT 中等待 2 x MSL，让旧的报文段消失。",
+        "rebut.rst_time_wait": "TIME-WAIT 只跟在 FIN 的交换之后；中止会立刻在双方删除连接（RFC 9293 第 3.10.5 节）。",
+        "hint": "超时为 0 的 SO_LINGER 把 close() 变成了 RFC 9293 的 ABORT（第 3.10.5 节）。那是什么报文段？带什么"
+                "序号？之后进入什么状态（第 11 课第 3 节）？",
+        "explanation": "SO_LINGER 为 0 时 close() 中止连接：发的不是 FIN，而是 seq = SND.NXT 的 RST；连接在双方立刻被"
+                       "删除，所以谁也没有 TIME-WAIT，对方得到“连接被重置”。",
+    },
+})
