@@ -27,7 +27,8 @@ from .simulator import simulate
 _TIME_WAIT_CHOICES = [("choice.two_msl", None), ("choice.no_time_wait", 0.0)]  # (label key, value)
 _HANDSHAKES = ("three-way", "two-way")
 _CONTROLLED = ("loss", "drop", "delay", "jitter", "seed", "rto", "msl", "time_wait", "handshake")
-_FIXED = ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock")  # no control
+_FIXED = ("client_isn", "server_isn", "max_retries", "delayed_ack", "auto_read", "isn_clock",
+          "fin_timeout", "orphan_retries")  # no control
 
 
 def _position(choices: list, value, name: str) -> int:

@@ -86,3 +86,12 @@ def test_widget_bounds_refuse_invalid_values(explorer):
         tl.explore("no-such-scenario")
     with pytest.raises(TypeError, match="colour"):
         tl.explore("lifecycle", colour="red")
+
+
+def test_the_explorer_passes_an_orphans_settings_to_every_run():
+    """fin_timeout and orphan_retries are fixed settings: an orphan's FIN-WAIT-2 then ends after 5 s."""
+    steps = [("server", "listen", 0), ("client", "connect", 0), ("client", "close", "ESTABLISHED+1")]
+    e = tl.explore(steps, fin_timeout=5.0, orphan_retries=0)
+    client = e.trace.states["client"]
+    fw2 = next(t for t, s in client if s is tl.State.FIN_WAIT_2)
+    assert client[-1] == (pytest.approx(fw2 + 5.0), tl.State.CLOSED)
