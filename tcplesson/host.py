@@ -172,15 +172,14 @@ class Host:
         else:
             local = check_port("local_port", local_port)
             self._bind(local, bool(reuseaddr))
-            conn = (self.address, local, address, port)
-            if conn in self.tcbs and not self._time_wait_reusable(now, conn, bound=True):
-                raise OSError(errno.EADDRNOTAVAIL, f"connect() from port {local} to {address}:{port}: that "
-                                                   f"4-tuple is in use ({self.tcbs[conn].state}) (EADDRNOTAVAIL)")
         conn = (self.address, local, address, port)
+        if local_port is not None and conn in self.tcbs and not self._time_wait_reusable(now, conn, bound=True):
+            raise OSError(errno.EADDRNOTAVAIL, f"connect() from port {local} to {address}:{port}: that "
+                                               f"4-tuple is in use ({self.tcbs[conn].state}) (EADDRNOTAVAIL)")
         isn = None
         old = self.tcbs.get(conn)
-        if old is not None:  # a TIME-WAIT taken over: the new ISN lies above everything the old one sent
-            isn = (old.snd_nxt + TW_ISN_GAP) % SEQ_MOD or 1
+        if old is not None:  # a TIME-WAIT taken over
+            isn = next_incarnation_isn(old)
             self._event(now, "TIME-WAIT taken over by connect()", conn, f"ISN {isn}")
             self._forget(now, conn)
         endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn)
@@ -300,7 +299,7 @@ class Host:
         if f & _SYN and not f & (_ACK | _RST) and listener is not None and endpoint.takes_new_syn(seg):
             # TCP_TW_SYN: the timewait socket goes, the listener takes the SYN with the ISN chosen here
             # (without a listener the SYN is answered with an ACK, as one that is not new)
-            isn = (endpoint.snd_nxt + TW_ISN_GAP) % SEQ_MOD or 1
+            isn = next_incarnation_isn(endpoint)
             self._event(now, "SYN accepted in TIME-WAIT", conn, f"ISN {isn}")
             self._forget(now, conn)
             self._to_listener(now, listener, conn, seg, isn=isn)
@@ -563,6 +562,12 @@ class Host:
     def __repr__(self) -> str:
         return f"<Host {self.name} {self.address}: {len(self.tcbs)} connections, listening on " \
                f"{sorted(self.listeners) or 'nothing'}>"
+
+
+def next_incarnation_isn(time_wait: Endpoint) -> int:
+    """The ISN of a new connection on a TIME-WAIT's 4-tuple: above everything the old one sent
+    (``tcptw->tw_snd_nxt + 65535 + 2``, never 0: net/ipv4/tcp_minisocks.c, tcp_ipv4.c)."""
+    return (time_wait.snd_nxt + TW_ISN_GAP) % SEQ_MOD or 1
 
 
 def check_port(name: str, port) -> int:

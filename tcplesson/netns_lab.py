@@ -79,6 +79,14 @@ class Tool(NamedTuple):
     error: type
     missing: Callable
 
+    def experiment(self, name) -> "Experiment":
+        """The experiment called ``name`` (one of this tool's experiments)."""
+        return pick(self.experiments, name)
+
+    def capture(self, name, out_dir) -> dict:
+        """Run one experiment in a fresh network namespace; write NAME.pcap and NAME.json into ``out_dir``."""
+        return capture(self, name, out_dir)
+
 
 def capture(tool: Tool, name, out_dir) -> dict:
     """Run one experiment of ``tool`` in a fresh network namespace; NAME.pcap and NAME.json go into

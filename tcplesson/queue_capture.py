@@ -193,18 +193,6 @@ EXPERIMENTS = {e.name: e for e in (
 )}
 
 
-def experiment(name) -> Experiment:
-    """The experiment called ``name`` (one of EXPERIMENTS)."""
-    return netns_lab.pick(EXPERIMENTS, name)
-
-
-# --- outside: one namespace per experiment -------------------------------------------------------
-
-def capture(name, out_dir) -> dict:
-    """Run one experiment in a fresh network namespace; write NAME.pcap and NAME.json into ``out_dir``."""
-    return netns_lab.capture(_TOOL, name, out_dir)
-
-
 # --- inside the namespace ------------------------------------------------------------------------
 
 class _Lab(netns_lab.Lab):
@@ -335,6 +323,7 @@ def main(argv=None) -> int:
 
 
 _TOOL = netns_lab.Tool("tcplesson.queue_capture", "tlq", EXPERIMENTS, QueueCaptureError, missing)
+experiment, capture = _TOOL.experiment, _TOOL.capture  # the experiment named, and one run of it
 
 
 if __name__ == "__main__":

@@ -338,16 +338,6 @@ EXPERIMENTS = {e.name: e for e in (
 )}
 
 
-def experiment(name) -> Experiment:
-    """The experiment called ``name`` (one of EXPERIMENTS)."""
-    return netns_lab.pick(EXPERIMENTS, name)
-
-
-def capture(name, out_dir) -> dict:
-    """Run one experiment in a fresh network namespace; write NAME.pcap and NAME.json into ``out_dir``."""
-    return netns_lab.capture(_TOOL, name, out_dir)
-
-
 # --- inside the namespace ------------------------------------------------------------------------
 
 class _Lab(netns_lab.Lab):
@@ -536,6 +526,7 @@ def main(argv=None) -> int:
 
 
 _TOOL = netns_lab.Tool("tcplesson.socket_capture", "tls", EXPERIMENTS, SocketCaptureError, missing)
+experiment, capture = _TOOL.experiment, _TOOL.capture  # the experiment named, and one run of it
 
 
 if __name__ == "__main__":

@@ -266,10 +266,3 @@ def test_live_accept_queue_full(tmp_path):
         pytest.skip(reason)
     qc.capture("accept-queue-full", tmp_path)
     check_accept_queue_full(*load("accept-queue-full", tmp_path))
-
-
-def test_unknown_experiment_is_refused():
-    with pytest.raises(ValueError, match="unknown experiment"):
-        qc.experiment("no-such")
-    with pytest.raises(TypeError):
-        qc.capture("accept-queue-full", 3)

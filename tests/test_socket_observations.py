@@ -13,7 +13,7 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from tcplesson import netns_lab
+from tcplesson import netns_lab, queue_capture
 from tcplesson import socket_capture as sc
 
 DATA = Path(__file__).resolve().parent.parent / "notebooks" / "data" / "sockets"
@@ -423,8 +423,10 @@ def test_live_data_after_close_and_syn_to_time_wait(tmp_path):
     check_syn_to_time_wait_accepted(*load("syn-to-time-wait-accepted", tmp_path))
 
 
-def test_unknown_experiment_is_refused():
+@pytest.mark.parametrize("tool, known", [(sc, "data-after-close"), (queue_capture, "accept-queue-full")],
+                         ids=["socket_capture", "queue_capture"])
+def test_unknown_experiment_is_refused(tool, known):
     with pytest.raises(ValueError, match="unknown experiment"):
-        sc.experiment("no-such")
+        tool.experiment("no-such")
     with pytest.raises(TypeError):
-        sc.capture("data-after-close", 3)
+        tool.capture(known, 3)
