@@ -135,6 +135,8 @@ class Host:
         self._options = dict(rto=rto, msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss)
         Endpoint("check", **self._options)  # the options are checked once, here
         self.listeners: dict[int, Listener] = {}
+        self._perturb: dict[tuple, int] = {}  # destination -> table_perturb (__inet_hash_connect)
+        self._draws = 0
         self.tcbs: dict[tuple, Endpoint] = {}
         self.sides: dict[tuple, str] = {}
         self._request_of: dict[tuple, Listener] = {}  # connections in a listener's SYN or accept queue
@@ -402,6 +404,7 @@ class Host:
         for conn in list(listener.syn_queue):
             self.tcbs[conn].listener_closed(now)
             self._after(now, conn)
+        self.log.append(HostRecord(None, None, records.QueueLengths(now, port, 0, 0, listening=False)))
 
     # ------------------------------------------------------------------ bookkeeping
     def _after(self, now: float, conn: tuple) -> None:
@@ -500,22 +503,41 @@ class Host:
 
     def _ephemeral_port(self, now: float, address: str, port: int) -> int:
         """A local port whose 4-tuple is free or a TIME-WAIT that may be taken over, searched as
-        Linux's __inet_hash_connect does (net/ipv4/inet_hashtables.c): from an offset hashed from
-        the destination, even ports first; ports a listener holds are skipped."""
+        Linux's __inet_hash_connect does (net/ipv4/inet_hashtables.c, RFC 6056 algorithm 4): from
+        an offset hashed from the destination plus a perturbation of that destination, ports of the
+        range's low parity first, then the other; an odd-sized range loses one port (``remaining
+        &= ~1``: ip-sysctl.rst asks for ends of different parity); ports a listener holds are
+        skipped. After a success the perturbation moves on by at least two ports, so consecutive
+        connect()s to one destination take different ports."""
         low, high = self.sysctls.ip_local_port_range
-        span = high - low + 1
+        remaining = high - low + 1
+        if remaining > 1:
+            remaining &= ~1
+        destination = (address, port)
         digest = hashlib.blake2b(f"{address} {port}".encode(), digest_size=4, key=self._secret).digest()
-        offset = int.from_bytes(digest, "big") % span
-        for parity in (0, 1):
-            for step in range(0, span, 1):
-                candidate = low + (offset + step) % span
-                if (candidate - low) % 2 != parity or candidate in self.listeners:
+        offset = ((self._perturb.get(destination, 0) + int.from_bytes(digest, "big")) % remaining) & ~1
+        while True:
+            for i in range(0, remaining, 2):
+                candidate = low + offset + i
+                if candidate > high:
+                    candidate -= remaining
+                if candidate in self.listeners:
                     continue
                 conn = (self.address, candidate, address, port)
                 if conn not in self.tcbs or self._time_wait_reusable(now, conn, bound=False):
+                    self._perturb[destination] = self._perturb.get(destination, 0) + max(i, 2 * self._below(8)) + 2
                     return candidate
+            offset += 1
+            if not (offset & 1 and remaining > 1):
+                break
         raise OSError(errno.EADDRNOTAVAIL, f"connect() to {address}:{port}: no free local port in "
                                            f"ip_local_port_range {low}-{high} (EADDRNOTAVAIL)")
+
+    def _below(self, n: int) -> int:
+        """get_random_u32_below(n), drawn from the host's seed so that a run repeats exactly."""
+        self._draws += 1
+        digest = hashlib.blake2b(f"draw {self._draws}".encode(), digest_size=4, key=self._secret).digest()
+        return int.from_bytes(digest, "big") % n
 
     def _time_wait_reusable(self, now: float, conn: tuple, *, bound: bool) -> bool:
         """net/ipv4/tcp_ipv4.c tcp_twsk_unique: a TIME-WAIT 4-tuple may be taken over by connect()

@@ -98,10 +98,16 @@ class HostRun:
             if kind is records.Sent:
                 self.transmit(rec.time, host.name, packet_of(conn, side, rec.segment), rec.retransmission, conn, side)
             elif kind is records.QueueLengths:
-                series = trace.queues.setdefault((host.name, rec.port), [])
+                key = (host.name, rec.port)
+                series = trace.queues.setdefault(key, [])
                 if not series:
-                    trace.limits[(host.name, rec.port)] = host.listeners[rec.port].limit
+                    trace.limits[key] = host.listeners[rec.port].limit
                 series.append((rec.time, rec.syn, rec.accept))
+                spans = trace.listening.setdefault(key, [])
+                if not rec.listening:
+                    spans[-1] = (spans[-1][0], rec.time)
+                elif not spans or spans[-1][1] is not None:
+                    spans.append((rec.time, None))
                 self.on_queues(host, rec)
             elif kind is records.HostEvent:
                 detail = rec.detail if conn is None else f"{conn_text(conn)} {rec.detail}".rstrip()
@@ -110,7 +116,7 @@ class HostRun:
                 if own is not None and rec.kind in DROPS:  # the connection's ladder marks the segment
                     own.happenings.append(Happening(rec.time, "server", "dropped by host", f"{rec.detail}: {rec.kind}"))
                 if rec.kind == "accepted":
-                    trace.accepted[conn] = rec.time
+                    trace.accepted.setdefault(conn, rec.time)  # a later incarnation of the 4-tuple keeps the first
             else:
                 if conn is not last_conn:
                     last_conn, last = conn, self.conn_trace(conn, rec.time)

@@ -24,6 +24,7 @@ _EN = {
     # --- the two ends and common words ---
     "client": "client",
     "server": "server",
+    "closes first": "the {who} closes first",
     "lost": "lost",
     "retransmission": "retransmission",
     "old duplicate": "old duplicate",

@@ -14,6 +14,7 @@ ZH = {
     # --- the two ends and common words ---
     "client": "客户端",
     "server": "服务器",
+    "closes first": "{who}先关闭",
     "lost": "丢失",
     "retransmission": "重传",
     "old duplicate": "旧的重复报文段",

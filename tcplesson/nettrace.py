@@ -37,7 +37,8 @@ class NetworkTrace(Trace):
     ends: dict[tuple, tuple[str, str]] = field(default_factory=dict)  # 4-tuple -> (client host, server host)
     queues: dict[tuple, list[tuple[float, int, int]]] = field(default_factory=dict)  # (host, port) -> series
     limits: dict[tuple, int] = field(default_factory=dict)  # (host, port) -> min(backlog, somaxconn)
-    accepted: dict[tuple, float] = field(default_factory=dict)  # 4-tuple -> when accept() took it
+    listening: dict[tuple, list] = field(default_factory=dict)  # (host, port) -> [(listen(), close() or None)]
+    accepted: dict[tuple, float] = field(default_factory=dict)  # 4-tuple -> when accept() first took it
     clients: dict[str, list[tuple]] = field(default_factory=dict)  # legitimate client -> its 4-tuples
     flood: tuple[float, float] | None = None  # (start, end) of the SYN flood, if any
 
@@ -105,7 +106,8 @@ class NetworkTrace(Trace):
             raise ValueError(f"unknown ss state {state!r}; one of: {', '.join(SS_NAMES.values())}")
         rows = []
         for (name, port), limit_ in self.limits.items():
-            if name == host and self._series(name, port)[0][0] <= at:
+            if name == host and any(start <= at and (end is None or at < end)
+                                    for start, end in self.listening[(name, port)]):
                 rows.append(("LISTEN", self.queue_at(name, port, at)[1], limit_, endpoint_text("0.0.0.0", port),
                              "0.0.0.0:*"))
         for conn, trace in self.connections.items():

@@ -51,6 +51,7 @@ class QueueLengths(NamedTuple):
     port: int
     syn: int
     accept: int
+    listening: bool = True  # False: the listener was closed (its last record)
 
 
 class HostEvent(NamedTuple):

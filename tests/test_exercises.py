@@ -514,6 +514,7 @@ def test_the_existing_questions_keep_their_ids_and_numbers():
     assert list(BANK)[:20] == FIRST_17 + ["release-state-408", "release-ack-uvw", "close-time-2msl"]
     assert list(BANK)[20:23] == ["accept-queue-admitted", "full-queue-client", "syn-cookies-flood"]
     assert list(BANK)[23:26] == ["rst-after-close", "orphan-fin-timeout", "linger-zero"]
+    assert list(BANK)[26:29] == ["tw-reuse-isn", "ports-per-destination", "syn-meets-time-wait"]
 
 
 def _fields(template):
@@ -750,6 +751,42 @@ def test_close_with_linger_zero_is_an_abort_with_seq_snd_nxt(seed):
     # RFC 9293 3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; SND.NXT = ISN + 1 (SYN) + m (RFC 9293 3.4); no FIN, no
     # TIME-WAIT (observed: linger-zero, RST,ACK seq = SND.NXT, only the listener left in ss)
     assert right_option(seed, "linger-zero").startswith(f"An RST with seq = {(q.isn + 1 + q.m) % M};")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_taken_over_time_wait_starts_the_new_connection_65537_above_the_old_snd_nxt(seed):
+    q = posed(seed, "tw-reuse-isn")
+    # net/ipv4/tcp_ipv4.c tcp_twsk_unique: write_seq = tw_snd_nxt + 65535 + 2; SND.NXT after the FIN is its seq + 1
+    # (observed: port-exhaustion-tw-reuse, the sixth SYN = the old FIN's seq + 1 + 65537)
+    assert expected(seed, "tw-reuse-isn") == (q.fin + 1 + 65535 + 2) % M
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_time_wait_holds_a_4_tuple_so_each_destination_port_has_the_whole_range(seed):
+    q = posed(seed, "ports-per-destination")
+    # RFC 9293 3.4.1: a connection is its 4-tuple; __inet_hash_connect skips only 4-tuples in use, TIME-WAIT
+    # included (observed: port-exhaustion, four ports then EADDRNOTAVAIL)
+    assert q.a > q.n and expected(seed, "ports-per-destination") == q.n + min(q.b, q.n)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_syn_in_time_wait_without_timestamps_is_judged_by_its_seq_against_rcv_nxt(seed):
+    q = posed(seed, "syn-meets-time-wait")
+    # tcp_timewait_state_process: after(seq, tw_rcv_nxt) -> TCP_TW_SYN, the listener's ISN = tw_snd_nxt + 65537;
+    # otherwise TCP_TW_ACK with the old numbers (observed: syn-to-time-wait-accepted, syn-to-time-wait-rejected)
+    assert q.above == ((q.syn - q.rcv_nxt) % M < 2**31)
+    right = right_option(seed, "syn-meets-time-wait")
+    if q.above:
+        assert right.startswith(f"A SYN,ACK: the SYN opens a new connection, and the server's ISN is "
+                                f"{(q.snd_nxt + 65537) % M}.")
+    else:
+        assert right.startswith(f"An ACK of the old connection, seq = {q.snd_nxt}, ack = {q.rcv_nxt};")
+
+
+def test_lesson_11_part_b_variants_take_both_branches_and_vary_the_numbers():
+    assert {posed(seed, "syn-meets-time-wait").above for seed in SEEDS} == {True, False}
+    assert {posed(seed, "ports-per-destination").n for seed in SEEDS} == {2, 4, 6, 8}
+    assert len({posed(seed, "tw-reuse-isn").fin for seed in SEEDS}) >= 30
 
 
 def test_lesson_11_variants_vary_the_timeout_and_the_numbers():

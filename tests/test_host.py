@@ -295,13 +295,13 @@ def test_connect_takes_an_even_port_from_ip_local_port_range_first():
 
 
 def test_when_every_port_is_taken_connect_fails_with_eaddrnotavail():
-    client = Host("client", "10.0.1.1", sysctls={"ip_local_port_range": (40000, 40002)})
-    ports = sorted(client.connect(0.0, SERVER, PORT)[1] for _ in range(3))
-    assert ports == [40000, 40001, 40002]
+    client = Host("client", "10.0.1.1", sysctls={"ip_local_port_range": (40000, 40003)})
+    ports = sorted(client.connect(0.0, SERVER, PORT)[1] for _ in range(4))
+    assert ports == [40000, 40001, 40002, 40003]
     with pytest.raises(OSError, match="EADDRNOTAVAIL"):
         client.connect(0.0, SERVER, PORT)
     # another destination port is another 4-tuple: the same local ports are free for it
-    assert 40000 <= client.connect(0.0, SERVER, 443)[1] <= 40002
+    assert 40000 <= client.connect(0.0, SERVER, 443)[1] <= 40003
 
 
 # --- ss --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from matplotlib.figure import Figure
 
 matplotlib.use("Agg")
 
@@ -151,6 +152,20 @@ def test_chinese_figures_need_no_system_font_and_miss_no_glyph(monkeypatch, capl
         _draw_every_figure("zh")
     assert not [r for r in caplog.records if r.name.startswith("matplotlib")], "findfont complained"
     assert _fonts.families("zh")[:2] == ("DejaVu Sans", "tcplesson CJK SC")
+
+
+def test_a_figure_of_your_own_gets_the_course_fonts_and_draws_chinese_without_a_missing_glyph(monkeypatch):
+    """tl.figures.font(): lesson 05 draws its own plot with a Chinese legend (prop=tl.figures.font())."""
+    monkeypatch.setattr(_fonts, "SYSTEM_CJK", ())
+    assert tl.figures.font("en") == {}
+    assert tl.figures.font("zh")["family"][:2] == ["DejaVu Sans", "tcplesson CJK SC"]
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], label="服务器先关闭")
+    ax.legend(prop=tl.figures.font("zh"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "Glyph ... missing from font(s)"
+        fig.savefig(io.BytesIO(), format="png")
 
 
 def test_chinese_figures_on_this_machines_own_fonts_log_no_complaint(caplog):

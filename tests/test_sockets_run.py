@@ -28,6 +28,16 @@ def test_a_restarted_server_gets_address_already_in_use_without_so_reuseaddr():
     assert "TIME-WAIT" in run.ss("server", at=0.9) and "LISTEN" in run.ss("server", at=0.9)
 
 
+def test_ss_lists_a_listener_only_while_it_listens():
+    """Between close() of the listening socket and the next listen() ss has no LISTEN row
+    (observed: bind-in-use, the snapshot after the listener is closed)."""
+    run = tl.run_sockets(OPEN + [(0.3, "server", "close", "first"), (0.4, "client", "close", "first"),
+                                 (0.6, "server", "close", 5000), (0.8, "server", "listen", 5000, {"reuseaddr": True})])
+    states = {at: [line.split()[0] for line in run.ss("server", at=at).splitlines()[1:]] for at in (0.5, 0.7, 0.9)}
+    assert states == {0.5: ["LISTEN", "TIME-WAIT"], 0.7: ["TIME-WAIT"], 0.9: ["LISTEN", "TIME-WAIT"]}
+    assert run.listening[("server", 5000)] == [(0.0, 0.6), (0.8, None)]
+
+
 def test_a_reconnect_from_the_same_port_is_taken_by_the_time_wait_as_a_new_connection():
     """RFC 9293 3.6.1 MAY-2 as Linux does it: the new SYN,ACK's seq is the old FIN's + 1 + 65537."""
     run = tl.run_sockets(OPEN + [(0.3, "server", "close", "first"), (0.4, "client", "close", "first"),

@@ -383,3 +383,23 @@ def test_max_tw_buckets_agrees_with_linux():
                      if p.src == CLIENT)
     captured = per_port((x[0], x[1]) for x in linux if x[0] != 5000)
     assert model == captured
+
+
+def test_consecutive_connects_take_different_ports_and_an_odd_range_loses_one():
+    """__inet_hash_connect moves table_perturb on by at least two ports after each success, so a
+    port just freed is not the next one chosen; ``remaining &= ~1`` leaves one port of an odd-sized
+    range unused (ip-sysctl.rst: the two ends should differ in parity)."""
+    s, c, w = bench(client_sysctls={"ip_local_port_range": (40000, 40099)})
+    w.call(0.0, s.listen, PORT, 128)
+    ports = []
+    for k in range(5):  # each connection is aborted before the next: its port is free again at once
+        conn = w.call(0.1 * k, c.connect, SERVER, PORT)
+        ports.append(conn[1])
+        w.call(0.1 * k, c.abort, conn)
+    assert len(set(ports)) == 5
+    s, c, w = bench(client_sysctls={"ip_local_port_range": (40000, 40002), "tcp_tw_reuse": 0})
+    w.call(0.0, s.listen, PORT, 128)
+    conns = [client_closes_first(w, s, c, at=0.3 * k) for k in range(2)]
+    assert len({conn[1] for conn in conns}) == 2
+    with pytest.raises(OSError, match="EADDRNOTAVAIL"):  # three ports in the range, two usable
+        c.connect(1.0, SERVER, PORT)

@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 from .. import labels
 from ..network import Flood, Network, Server, clients
 from ..nettrace import NetworkTrace
+from ..sockets import run_sockets
 from ..sysctl import LINUX_DEFAULTS
 from ..scenarios import Scenario
 from ..segment import SEQ_MOD, Flags, Segment
@@ -859,4 +860,104 @@ def _linger_zero(rng: random.Random, t: Words) -> Draft:
         hint=t("hint"),
         explanation=t("explanation"),
         given={"isn": isn, "m": m, "delay": delay},
+    )
+
+
+# ---------------------------------------------------------------- lesson 11, part B: ports and TIME-WAIT
+
+def _connect_and_close_first(name: str, port: int, at: float, **options) -> list[tuple]:
+    """One short connection on which the client closes first, so that its TIME-WAIT is on the client."""
+    return [(at, "client", "connect", "server", port, {"name": name, **options}), (at + 0.2, "server", "accept", port),
+            (at + 0.25, "client", "close", name), (at + 0.4, "server", "close", name)]
+
+
+@question("tw-reuse-isn", 11)
+def _tw_reuse_isn(rng: random.Random, t: Words) -> Draft:
+    m, later, seed = rng.randint(1, 3000), rng.choice((1.5, 2.0, 5.0, 10.0, 30.0)), rng.randrange(10**6)
+    first = [(0.0, "server", "listen", 80), (0.0, "client", "connect", "server", 80, {"name": "old"}),
+             (0.2, "server", "accept", 80), (0.3, "client", "send", "old", b"m" * m),
+             (0.5, "client", "close", "old"), (0.7, "server", "close", "old")]
+    again = _connect_and_close_first("new", 80, 0.5 + later)
+    run = run_sockets(first + again, seed=seed, sysctls={"client": {"ip_local_port_range": (50000, 50000),
+                                                                 "tcp_tw_reuse": 1}})
+    trace = run.connection("old")
+    fin = _first(trace, _by("client", Flags.FIN))
+    syns = [tx for tx in trace.transmissions if tx.sender == "client" and tx.segment.has(Flags.SYN)]
+    if fin is None or len(syns) != 2 or not run.count("TIME-WAIT taken over by connect()"):
+        raise RuntimeError("tw-reuse-isn: the second connect() must take over the first connection's TIME-WAIT")
+    f = fin.segment.seq
+    return Draft(
+        setting=t("setting", m=m, fin=f, later=later),
+        asks=t("asks"),
+        answer=Number(syns[1].segment.seq, traps={
+            (f + 1) % SEQ_MOD: t("trap.snd_nxt"),
+            (f + 65537) % SEQ_MOD: t("trap.fin_counts"),
+            (f + 1 + 65535) % SEQ_MOD: t("trap.window"),
+            syns[0].segment.seq: t("trap.old_isn"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"m": m, "fin": f, "later": later, "seed": seed},
+    )
+
+
+@question("ports-per-destination", 11)
+def _ports_per_destination(rng: random.Random, t: Words) -> Draft:
+    n = rng.choice((2, 4, 6, 8))  # an even-sized range: Linux leaves one port of an odd-sized range unused
+    a, b = n + rng.randint(1, 4), rng.randint(2, n + 3)  # more connections to port 5000 than there are ports
+    every, seed = rng.choice((0.5, 1.0)), rng.randrange(10**6)
+    order = [5000] * a + [5001] * b
+    rng.shuffle(order)
+    calls = [(0.0, "server", "listen", 5000), (0.0, "server", "listen", 5001)]
+    for k, port in enumerate(order):
+        calls += _connect_and_close_first(f"c{k + 1}", port, 0.1 + k * every)
+    run = run_sockets(calls, seed=seed, sysctls={"client": {"ip_local_port_range": (40000, 40000 + n - 1),
+                                                         "tcp_tw_reuse": 0}})
+    opened = sum(1 for name in run.clients if run.connection(name).first_time("client", State.ESTABLISHED) is not None)
+    refused = [h for h in run.happenings if h.kind == "call error" and "EADDRNOTAVAIL" in h.detail]
+    if len(refused) != a + b - opened:  # every connect() within one TIME-WAIT (60 s) of the first
+        raise RuntimeError("ports-per-destination: each connect() that fails must fail for want of a port")
+    return Draft(
+        setting=t("setting", n=n, low=40000, high=40000 + n - 1, a=a, b=b, total=a + b, every=every),
+        asks=t("asks", total=a + b),
+        answer=Number(opened, traps={
+            min(a + b, n): t("trap.shared", n=n),
+            a + b: t("trap.freed"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"n": n, "a": a, "b": b, "every": every, "seed": seed},
+    )
+
+
+@question("syn-meets-time-wait", 11)
+def _syn_meets_time_wait(rng: random.Random, t: Words) -> Draft:
+    above, gap, seed = rng.random() < 0.5, rng.randint(1000, 10**6), rng.randrange(10**6)
+    quiet = {"tcp_timestamps": 0}
+    old = [(0.0, "server", "listen", 80, {"reuseaddr": True}),
+           (0.0, "client", "connect", "server", 80, {"local_port": 50000, "reuseaddr": True, "name": "old"}),
+           (0.2, "server", "accept", 80), (0.4, "server", "close", "old"), (0.6, "client", "close", "old")]
+    settings = dict(seed=seed, sysctls={"server": quiet, "client": quiet})
+    plain = run_sockets(old, **settings).connection("old")
+    rcv_nxt = (_first(plain, _by("client", Flags.FIN)).segment.seq + 1) % SEQ_MOD
+    snd_nxt = (_first(plain, _by("server", Flags.FIN)).segment.seq + 1) % SEQ_MOD
+    syn_seq = (rcv_nxt + gap if above else rcv_nxt - gap) % SEQ_MOD
+    run = run_sockets(old + [(1.0, "client", "inject", "old", Segment(Flags.SYN, syn_seq))], **settings)
+    answers = [tx.segment for tx in run.connection("old").transmissions if tx.sender == "server" and tx.sent_at >= 1.0]
+    first = answers[0] if answers else None
+    new_isn = (snd_nxt + 65537) % SEQ_MOD
+    synack = lambda: first is not None and first.flags == Flags.SYN | Flags.ACK and first.seq == new_isn  # noqa: E731
+    old_ack = lambda: first is not None and first.flags == Flags.ACK and (first.seq, first.ack) == (snd_nxt, rcv_nxt)  # noqa: E731,E501
+    return Draft(
+        setting=t("setting", rcv_nxt=rcv_nxt, snd_nxt=snd_nxt, syn=syn_seq),
+        asks=t("asks"),
+        answer=_shuffled(rng, [
+            _option(t, "synack", synack, isn=new_isn),
+            _option(t, "old_ack", old_ack, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt),
+            _option(t, "rst", lambda: first is not None and first.has(Flags.RST)),
+            _option(t, "silent", lambda: first is None),
+        ]),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"rcv_nxt": rcv_nxt, "snd_nxt": snd_nxt, "syn": syn_seq, "above": above, "seed": seed},
     )

@@ -584,3 +584,73 @@ QUESTIONS.update({
                        "\"connection reset\".",
     },
 })
+
+# ---------------------------------------------------------------- lesson 11, part B: ports and TIME-WAIT
+QUESTIONS.update({
+    "tw-reuse-isn": {
+        "title": "The ISN of a connection that takes over a TIME-WAIT",
+        "setting": "A Linux client with a single ephemeral port (ip_local_port_range = 50000 50000), tcp_tw_reuse = 1 "
+                   "and timestamps on connects to a server's port 80, sends {m} bytes and closes first; its FIN has "
+                   "seq = {fin}. The server closes too, and the client's side of the connection enters TIME-WAIT. "
+                   "{later:g} s after its close() the client calls connect() to the same server port again.",
+        "asks": "The only port is in TIME-WAIT, more than tcp_tw_reuse_delay (1 s) old, and the old connection used "
+                "timestamps, so connect() takes the TIME-WAIT over. What sequence number does the new SYN carry?",
+        "trap.snd_nxt": "that is the old SND.NXT itself; Linux starts the new connection 65535 + 2 above it, so that "
+                        "its numbers stay clear of anything the old connection might still have in flight.",
+        "trap.fin_counts": "the FIN occupies its own sequence number: the old SND.NXT is the FIN's seq + 1, and the "
+                           "gap of 65535 + 2 comes on top of that.",
+        "trap.window": "the gap is 65535 + 2, not 65535: tcp_twsk_unique writes tw_snd_nxt + 65535 + 2.",
+        "trap.old_isn": "a new connection never starts from the old ISN: those numbers were used by the old one.",
+        "hint": "net/ipv4/tcp_ipv4.c, tcp_twsk_unique: the new connection's write_seq is tw_snd_nxt + 65535 + 2, "
+                "where tw_snd_nxt is the old connection's SND.NXT. What is SND.NXT after a FIN (lesson 11, "
+                "section 10)?",
+        "explanation": "A TIME-WAIT that connect() takes over gives the new connection ISN = old SND.NXT + 65537 "
+                       "(the FIN's seq + 1, then 65535 + 2): above every number the old connection used, so that "
+                       "even without PAWS an old segment cannot be taken for new data.",
+    },
+    "ports-per-destination": {
+        "title": "How many connect()s succeed with a few ports and TIME-WAIT",
+        "setting": "A Linux client has ip_local_port_range = {low} {high} ({n} ports) and tcp_tw_reuse = 0. It "
+                   "opens {total} short connections one after another, {every:g} s apart: {a} of them to port 5000 "
+                   "of a server and {b} to port 5001 of the same server, in mixed order. On each connection the "
+                   "client closes first, so every connection leaves a TIME-WAIT (60 s) on the client. The client "
+                   "never calls bind().",
+        "asks": "How many of the {total} connect() calls succeed?",
+        "trap.shared": "a TIME-WAIT holds a 4-tuple, not a port: a port in TIME-WAIT towards port 5000 is still free "
+                       "towards port 5001, so each destination has all {n} ports.",
+        "trap.freed": "a port whose connection is in TIME-WAIT cannot be used again towards the same destination "
+                      "for 60 s (tcp_tw_reuse is 0), and all the connections come within 60 s.",
+        "hint": "What does a TIME-WAIT keep taken: a port, or a 4-tuple? Count for each destination port separately "
+                "(lesson 11, sections 7 and 9).",
+        "explanation": "connect() needs a free 4-tuple. Each TIME-WAIT holds one 4-tuple for 60 s, so towards one "
+                       "destination the client has as many connections as ports in its range; towards another "
+                       "destination port it has the whole range again. The connect()s beyond that fail with "
+                       "EADDRNOTAVAIL.",
+    },
+    "syn-meets-time-wait": {
+        "title": "A SYN that meets TIME-WAIT, without timestamps",
+        "setting": "The server closed first and is in TIME-WAIT for 10.0.1.1:50000 -> 10.0.0.1:80; timestamps are "
+                   "off on both hosts, and the server still listens on port 80. In the old connection the server's "
+                   "SND.NXT was {snd_nxt} and its RCV.NXT {rcv_nxt}. A SYN from 10.0.1.1:50000 to port 80 arrives "
+                   "with seq = {syn}.",
+        "asks": "What does the server answer?",
+        "option.synack": "A SYN,ACK: the SYN opens a new connection, and the server's ISN is {isn}.",
+        "rebut.synack": "Linux takes a SYN in TIME-WAIT as new only if its seq is above the old RCV.NXT (or, with "
+                        "timestamps, its TSval is newer); this one is below: it may be an old duplicate.",
+        "option.old_ack": "An ACK of the old connection, seq = {snd_nxt}, ack = {rcv_nxt}; no new connection.",
+        "rebut.old_ack": "a SYN whose seq is above the old RCV.NXT cannot be an old duplicate of that connection, so "
+                         "the TIME-WAIT hands it to the listener (RFC 9293 3.6.1, MAY-2).",
+        "option.rst": "An RST: the 4-tuple is still in use, so the SYN is refused.",
+        "rebut.rst": "a TIME-WAIT never answers a SYN with RST: it either takes it as a new connection or answers "
+                     "with an ACK of the old one (tcp_timewait_state_process).",
+        "option.silent": "Nothing: a TIME-WAIT drops every segment until it ends.",
+        "rebut.silent": "a TIME-WAIT answers what arrives: it re-acknowledges a retransmitted FIN, and a SYN gets a "
+                        "SYN,ACK or an ACK.",
+        "hint": "Compare the SYN's seq with the old RCV.NXT. Linux's tcp_timewait_state_process takes a SYN as new "
+                "when it is after RCV.NXT (TCP_TW_SYN), and otherwise answers with the old ACK (TCP_TW_ACK) "
+                "(lesson 11, section 13).",
+        "explanation": "Without timestamps the sequence number is all a TIME-WAIT can judge by: a SYN above the old "
+                       "RCV.NXT is new, and the listener answers it with ISN = old SND.NXT + 65537; a SYN below it "
+                       "may be an old duplicate and gets an ACK of the old connection.",
+    },
+})

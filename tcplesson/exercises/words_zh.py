@@ -487,3 +487,61 @@ QUESTIONS.update({
                        "删除，所以谁也没有 TIME-WAIT，对方得到“连接被重置”。",
     },
 })
+
+# ---------------------------------------------------------------- 第 11 课下篇：端口与 TIME-WAIT
+QUESTIONS.update({
+    "tw-reuse-isn": {
+        "title": "接管 TIME-WAIT 的新连接用什么 ISN",
+        "setting": "一台 Linux 客户端只有一个临时端口（ip_local_port_range = 50000 50000），tcp_tw_reuse = 1，时间戳"
+                   "开启。它连接服务器的 80 端口，发送 {m} 字节后先关闭，它的 FIN 的 seq = {fin}。服务器随后也关闭，"
+                   "客户端这一侧进入 TIME-WAIT。close() 之后 {later:g} 秒，客户端再次 connect() 到同一个服务器端口。",
+        "asks": "唯一的端口正处于 TIME-WAIT，已经超过 tcp_tw_reuse_delay（1 秒），旧连接又用了时间戳，于是 connect()"
+                " 接管了这个 TIME-WAIT。新的 SYN 带的序号是多少？",
+        "trap.snd_nxt": "这是旧连接的 SND.NXT 本身；Linux 让新连接从它往上再跳 65535 + 2，避开旧连接可能还在路上的"
+                        "任何序号。",
+        "trap.fin_counts": "FIN 自己占一个序号：旧的 SND.NXT 是 FIN 的 seq + 1，65535 + 2 的间隔还要加在它上面。",
+        "trap.window": "间隔是 65535 + 2，不是 65535：内核的 tcp_twsk_unique 函数在旧连接的下一个序号上加的是 65535 再加 2。",
+        "trap.old_isn": "新连接绝不会从旧的 ISN 开始：那些序号已经被旧连接用过了。",
+        "hint": "看内核 net/ipv4/tcp_ipv4.c 里的 tcp_twsk_unique 函数：新连接的初始序号等于旧连接的 SND.NXT 再加上"
+                " 65535 + 2。旧连接发完 FIN 之后，它的 SND.NXT 是多少？（第 11 课第 10 节）",
+        "explanation": "connect() 接管 TIME-WAIT 时，新连接的 ISN = 旧的 SND.NXT + 65537（FIN 的 seq + 1，再加 65535 + 2）："
+                       "高于旧连接用过的所有序号，即使没有 PAWS，旧报文段也不会被当成新数据。",
+    },
+    "ports-per-destination": {
+        "title": "端口很少又有 TIME-WAIT 时，能成功几次 connect()",
+        "setting": "一台 Linux 客户端的 ip_local_port_range = {low} {high}（{n} 个端口），tcp_tw_reuse = 0。它一个接"
+                   "一个地建立 {total} 条短连接，间隔 {every:g} 秒：其中 {a} 条连到同一台服务器的 5000 端口，{b} 条连"
+                   "到 5001 端口，顺序是混着的。每条连接都由客户端先关闭，所以每条都在客户端留下一个 TIME-WAIT"
+                   "（60 秒）。客户端从不调用 bind()。",
+        "asks": "这 {total} 次 connect() 中有几次成功？",
+        "trap.shared": "TIME-WAIT 占住的是四元组，不是端口：对 5000 端口处于 TIME-WAIT 的本地端口，对 5001 端口仍然可用，"
+                       "所以每个目的端口都有全部 {n} 个端口可用。",
+        "trap.freed": "连接处于 TIME-WAIT 的端口，60 秒内不能再用于同一个目的地（tcp_tw_reuse 为 0），而所有连接都在 "
+                      "60 秒之内。",
+        "hint": "TIME-WAIT 占住的是一个端口，还是一个四元组？按目的端口分开来数（第 11 课第 7、9 节）。",
+        "explanation": "connect() 需要一个空闲的四元组。每个 TIME-WAIT 占住一个四元组 60 秒，所以对同一个目的地，客户端"
+                       "能建立的连接数等于端口范围里的端口数；换一个目的端口，整个范围又都可用。超出的 connect() 以 "
+                       "EADDRNOTAVAIL 失败。",
+    },
+    "syn-meets-time-wait": {
+        "title": "没有时间戳时，SYN 撞上 TIME-WAIT",
+        "setting": "服务器先关闭，对 10.0.1.1:50000 -> 10.0.0.1:80 处于 TIME-WAIT；两台主机都关闭了时间戳，服务器仍在"
+                   " 80 端口监听。旧连接中服务器的 SND.NXT 是 {snd_nxt}，RCV.NXT 是 {rcv_nxt}。这时一个从 "
+                   "10.0.1.1:50000 发往 80 端口的 SYN 到达，seq = {syn}。",
+        "asks": "服务器怎样回答？",
+        "option.synack": "回 SYN,ACK：这个 SYN 建立新连接，服务器的 ISN 是 {isn}。",
+        "rebut.synack": "只有当 SYN 的 seq 高于旧的 RCV.NXT（有时间戳时，或者 TSval 更新）时，Linux 才把 TIME-WAIT 中的"
+                        " SYN 当作新连接；这个 SYN 低于它，可能是旧的重复报文段。",
+        "option.old_ack": "回一个旧连接的 ACK，seq = {snd_nxt}，ack = {rcv_nxt}；不建立新连接。",
+        "rebut.old_ack": "seq 高于旧 RCV.NXT 的 SYN 不可能是那条连接的旧重复报文段，所以 TIME-WAIT 把它交给监听套接字"
+                         "（RFC 9293 第 3.6.1 节，MAY-2）。",
+        "option.rst": "回 RST：四元组还在使用中，所以拒绝这个 SYN。",
+        "rebut.rst": "处于 TIME-WAIT 的一方从不用 RST 回答 SYN：要么把它当作新连接，要么回一个旧连接的确认报文段。",
+        "option.silent": "什么也不回：TIME-WAIT 结束之前丢弃一切报文段。",
+        "rebut.silent": "TIME-WAIT 会回答收到的报文段：重传的 FIN 会被再次确认，SYN 则换来 SYN,ACK 或 ACK。",
+        "hint": "把这个 SYN 的序号和旧的 RCV.NXT 比一比。内核的 tcp_timewait_state_process 函数在 SYN 的序号位于旧的"
+                " RCV.NXT 之后时，把它当作新连接交给监听套接字，否则回一个旧连接的 ACK（第 11 课第 13 节）。",
+        "explanation": "没有时间戳时，TIME-WAIT 只能凭序号判断：高于旧 RCV.NXT 的 SYN 是新的，监听套接字以 ISN = 旧的 "
+                       "SND.NXT + 65537 回答它；低于它的 SYN 可能是旧的重复报文段，换来一个旧连接的 ACK。",
+    },
+})
