@@ -44,6 +44,7 @@ _SYNCHRONIZED = frozenset(s for s in State if s.synchronized)
 _FIN_SENT = (FIN_WAIT_1, CLOSING, LAST_ACK)  # states in which an ACK can acknowledge our FIN
 _FORGETS = (CLOSED, LISTEN)  # entering these from a connection deletes its TCB
 _HALF_CLOSED = (FIN_WAIT_1, FIN_WAIT_2)  # our FIN is out, the peer's data may still come
+_FIN_RECEIVED = (CLOSE_WAIT, CLOSING, LAST_ACK)  # RCV.NXT counts the peer's FIN
 # shutdown()'s "how", as <sys/socket.h> numbers it
 SHUT_HOWS = {"SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2}
 # Linux include/net/tcp.h tcp_fin_time: an orphan's FIN-WAIT-2 lasts at least 3.5 RTOs
@@ -62,6 +63,37 @@ def shut_how(how) -> str:
     if not isinstance(how, str):
         raise TypeError(f"how must be one of {', '.join(SHUT_HOWS)} (or 0, 1, 2), got {how!r}")
     return check_choice("how", how, SHUT_HOWS)
+
+
+KEEPALIVE_LINUX = (7200.0, 75.0, 9)  # tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes
+
+
+def check_keepalive(keepalive) -> tuple[float, float, int] | None:
+    """``keepalive`` as (idle, interval, probes): None or False is off, True Linux's defaults."""
+    if keepalive is None or keepalive is False:
+        return None
+    if keepalive is True:
+        return KEEPALIVE_LINUX
+    if not isinstance(keepalive, (tuple, list)) or len(keepalive) != 3:
+        raise ValueError(f"keepalive must be None, True or (idle seconds, seconds between probes, probes), "
+                         f"e.g. (7200, 75, 9); got {keepalive!r}")
+    idle, interval, probes = keepalive
+    return (check_number("keepalive idle time", idle, low=0.0, low_open=True),
+            check_number("keepalive interval", interval, low=0.0, low_open=True),
+            check_int_range("keepalive probes", probes, 1, 127))
+
+
+KEEPALIVE_ONLY = "stopped: only keep-alive probes and their answers would follow"
+
+
+def keepalive_only(ends) -> bool:
+    """Of these endpoints (all of a run, every host up and the link whole): nothing is pending but
+    keep-alive timers, every one is connected and a probe has been answered, so the rest of the run
+    would repeat probe and answer for ever. A run stops there."""
+    ends = list(ends)
+    pending = [e for e in ends if e.next_deadline() is not None]
+    return (bool(pending) and all(e.state.synchronized for e in ends)
+            and all(e.only_keepalive_left() for e in pending) and any(e.probes_answered for e in ends))
 
 
 def reset_for(seg: Segment) -> Segment | None:
@@ -90,7 +122,13 @@ class Endpoint:
     retransmission limit once close() has released the socket (None: ``max_retries``; 0 means 8,
     as Linux's tcp_orphan_retries does while the RTO is below its 120 s cap); ``timestamps`` whether
     this side offers RFC 7323's Timestamps option (used when both SYNs carry it: TSval from a
-    millisecond clock plus ``ts_offset``, PAWS against TS.Recent).
+    millisecond clock plus ``ts_offset``, PAWS against TS.Recent); ``keepalive`` None (off, as RFC
+    9293 3.8.4 requires by default) or (idle seconds, seconds between probes, probes): SO_KEEPALIVE
+    with Linux's tcp_keepalive_time, _intvl and _probes, (7200, 75, 9) by default there;
+    ``linux_checks`` True: Linux's stricter answers where RFC 9293 leaves a choice: an RST inside the
+    window but not at RCV.NXT gets a challenge ACK instead of resetting (RFC 5961 3.2), and a new
+    SYN for a half-open passive connection resets it (tcp_check_req); the RFC-first default resets
+    on any RST in the window and returns the half-open connection to LISTEN.
     """
 
     # Slots, not an instance dict: a host makes an Endpoint per arriving SYN, and with this many
@@ -101,13 +139,15 @@ class Endpoint:
                  "_unsent", "_fin_pending", "fin_seq", "_rtx_queue", "_rtx_at", "_tw_at", "_delack_at",
                  "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar",
                  "fin_timeout", "orphan_retries", "released", "rd_shut", "_fw2_at",
-                 "timestamps", "ts_offset", "ts_ok", "ts_recent")
+                 "timestamps", "ts_offset", "ts_ok", "ts_recent", "keepalive", "_ka_at", "_ka_probes",
+                 "_last_heard", "probes_answered", "linux_checks")
 
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
                  delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
                  isn_clock: bool = True, fin_timeout: float | None = None,
-                 orphan_retries: int | None = None, timestamps: bool = False, ts_offset: int = 0) -> None:
+                 orphan_retries: int | None = None, timestamps: bool = False, ts_offset: int = 0,
+                 keepalive: tuple | None = None, linux_checks: bool = False) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name
@@ -125,6 +165,8 @@ class Endpoint:
         self.orphan_retries = None if orphan_retries is None else check_int_range("orphan_retries", orphan_retries, 0, 255)
         self.timestamps = bool(timestamps)
         self.ts_offset = check_int_range("ts_offset", ts_offset, 0, SEQ_MOD - 1)
+        self.keepalive = check_keepalive(keepalive)
+        self.linux_checks = bool(linux_checks)
         self._table = lookup_table(handshake)
         self._rules = _RULES[self.handshake]
 
@@ -234,6 +276,15 @@ class Endpoint:
         self._call(now, "abort")
         return self._finish()
 
+    def crash(self, now: float) -> list[Segment]:
+        """The host loses power: the connection's state (and anything not yet read) is gone at
+        once and nothing is sent (RFC 9293 3.5.2: the peer is left with a half-open connection)."""
+        self._begin(now)
+        self.received.clear()
+        if self.state is not CLOSED:
+            self._run(now, "crash")
+        return self._finish()
+
     def accept_cookie(self, now: float, syn: Segment, cookie: int) -> list[Segment]:
         """Rebuild the half-open connection a returning SYN-cookie ACK proves; the ACK is received next.
 
@@ -300,6 +351,9 @@ class Endpoint:
         if not isinstance(segment, Segment):
             raise TypeError(f"segment must be a Segment, got {type(segment).__name__}")
         self._begin(now)
+        if self._ka_probes:
+            self.probes_answered += 1
+        self._last_heard, self._ka_probes = now, 0  # heard from the peer: alive (tcp_ack: icsk_probes_out = 0)
         self._segment(now, segment)
         while self._held and self.rcv_nxt in self._held and self.state in _SYNCHRONIZED:
             self._segment(now, self._held.pop(self.rcv_nxt))
@@ -317,7 +371,15 @@ class Endpoint:
         t = self._fw2_at
         if t is not None and (best is None or t < best):
             best = t
+        t = self._ka_at
+        if t is not None and (best is None or t < best):
+            best = t
         return best
+
+    def only_keepalive_left(self) -> bool:
+        """Nothing is pending but the keep-alive timer."""
+        return (self._ka_at is not None and self._rtx_at is None and self._delack_at is None
+                and self._tw_at is None and self._fw2_at is None)
 
     def on_timer(self, now: float) -> list[Segment]:
         """Run every timer that is due at ``now``."""
@@ -341,7 +403,32 @@ class Endpoint:
             self.log.append(records.TimerFired(now, "fin_timeout"))
             self._fw2_at = None
             self._run(now, "fin_timeout")
+        if self._ka_at is not None and self._ka_at <= now:
+            self._keepalive_timer(now)
         return self._finish()
+
+    def _keepalive_timer(self, now: float) -> None:
+        """Linux net/ipv4/tcp_timer.c tcp_keepalive_timer: no probe while data is in flight; after
+        ``idle`` seconds without a word from the peer a probe every ``interval``; when ``probes``
+        have gone unanswered, at the next expiry, RST and "timed out"."""
+        self._ka_at = None
+        if self.keepalive is None or (self.state, "keepalive") not in self._table:
+            return
+        idle, interval, probes = self.keepalive
+        if self._rtx_queue or self._unsent:  # "It is alive without keepalive 8)"
+            self._ka_at = now + idle
+            return
+        due = self._last_heard + idle  # as the timer was set: the same sum, so no rounding can re-fire it at once
+        if now < due:
+            self._ka_at = due
+            return
+        if self._ka_probes >= probes:
+            self.log.append(records.TimerFired(now, "keepalive_timeout"))
+            return self._run(now, "keepalive_timeout")
+        self.log.append(records.TimerFired(now, "keepalive"))
+        self._run(now, "keepalive")
+        self._ka_probes += 1
+        self._ka_at = now + interval
 
     def _retry_limit(self) -> int:
         """Retransmissions allowed before giving up: an orphan's are tcp_orphan_retries
@@ -389,6 +476,8 @@ class Endpoint:
                 self._arm_fin_timeout(now)
             elif old is FIN_WAIT_2:
                 self._fw2_at = None
+            if self.keepalive is not None and self._ka_at is None and (new, "keepalive") in self._table:
+                self._ka_at = self._last_heard + self.keepalive[0]
 
     def _begin(self, now: float) -> None:
         if not (type(now) is float and self._now <= now < _INF):  # the common case is cheap
@@ -427,6 +516,10 @@ class Endpoint:
         self._fw2_at: float | None = None  # an orphan's FIN-WAIT-2 ends (tcp_fin_timeout)
         self.ts_ok = False  # both SYNs carried Timestamps: every segment does (RFC 7323 3.2)
         self.ts_recent = 0  # TS.Recent: the TSval to echo, and PAWS's reference
+        self._ka_at: float | None = None  # the keep-alive timer
+        self._ka_probes = 0  # keep-alive probes sent since the peer was last heard
+        self._last_heard = self._now  # when a segment last arrived
+        self.probes_answered = 0  # keep-alive probes the peer answered
 
     def _choose_iss(self, now: float) -> int:
         if self._t0 is None:
@@ -499,8 +592,13 @@ class Endpoint:
         if f & RST:
             if st is SYN_RECEIVED:
                 return self._run(now, "rcv_rst_passive" if self.passive else "rcv_rst_active", seg)
+            if self.linux_checks and seg.seq != self.rcv_nxt and not (
+                    st in _FIN_RECEIVED and seg.seq == (self.rcv_nxt - 1) % SEQ_MOD):  # tcp_reset_check
+                return self._run(now, "rcv_rst_in_window", seg)
             return self._run(now, "rcv_rst", seg)
         if f & SYN:
+            if st is SYN_RECEIVED and self.passive:
+                return self._run(now, "rcv_syn_embryonic" if self.linux_checks else "rcv_syn_passive", seg)
             return self._run(now, "rcv_syn", seg)
         if not f & ACK:
             return self._drop(now, seg, "no ACK bit in a synchronized state")
@@ -725,6 +823,11 @@ class Endpoint:
     def _do_rst(self, now: float, seg) -> None:
         ts = self._ts_option(now, RST) if self.timestamps else None
         self._emit(now, Segment.unchecked(F_RST, self.snd_nxt, 0, 0, b"", ts))
+
+    def _do_probe(self, now: float, seg) -> None:
+        # a sequence number the peer has seen already, so that it must answer with an ACK (RFC 9293
+        # 3.8.4: SEG.SEQ = SND.NXT-1; Linux tcp_xmit_probe_skb: "Use a previous sequence")
+        self._send(now, F_ACK, (self.snd_una - 1) % SEQ_MOD)
 
     def _do_retransmit(self, now: float, seg) -> None:
         self.retries += 1

@@ -81,9 +81,10 @@ class HostRecord(NamedTuple):
 class Listener:
     """A listening socket: its port, its limit, and its two queues (oldest first)."""
 
-    def __init__(self, port: int, backlog: int, somaxconn: int, reuse: bool = False) -> None:
+    def __init__(self, port: int, backlog: int, somaxconn: int, reuse: bool = False, keepalive: bool = False) -> None:
         self.port = port
         self.reuse = reuse  # SO_REUSEADDR (sk_reuse), inherited by the connections it accepts
+        self.keepalive = keepalive  # SO_KEEPALIVE, inherited too (sk_clone_lock copies the socket's flags)
         self.backlog = backlog
         # net/socket.c __sys_listen: the backlog is capped at somaxconn; it is sk_max_ack_backlog
         self.limit = min(backlog, somaxconn)
@@ -130,8 +131,9 @@ class Host:
         self.name = name
         self.address = check_address(address)
         self.sysctls = Sysctls.of(sysctls)
-        seed = check_int_range("seed", seed, 0)
-        self._secret = hashlib.blake2b(f"{seed} {name}".encode(), digest_size=16).digest()
+        self._seed = check_int_range("seed", seed, 0)
+        self._boots = 0
+        self._secret = hashlib.blake2b(f"{self._seed} {name}".encode(), digest_size=16).digest()
         self._options = dict(rto=rto, msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss)
         Endpoint("check", **self._options)  # the options are checked once, here
         self.listeners: dict[int, Listener] = {}
@@ -147,22 +149,25 @@ class Host:
         self.touched: set[tuple] = set()
 
     # ------------------------------------------------------------------ socket calls
-    def listen(self, now: float, port: int, backlog: int = 128, *, reuseaddr: bool = False) -> None:
+    def listen(self, now: float, port: int, backlog: int = 128, *, reuseaddr: bool = False,
+               keepalive: bool = False) -> None:
         """bind() and listen(): take connections on ``port``; at most min(backlog, somaxconn) (+1)
         wait in each queue. ``reuseaddr`` is SO_REUSEADDR: bind() then succeeds beside connections on
-        the port that have it too (those of an earlier listener that set it, in TIME-WAIT or not)."""
+        the port that have it too (those of an earlier listener that set it, in TIME-WAIT or not).
+        ``keepalive`` is SO_KEEPALIVE, which the accepted connections inherit (tcp_keepalive_* sysctls)."""
         port = check_port("port", port)
         backlog = check_int_range("backlog", backlog, 0, 2**31 - 1)
         if port in self.listeners:
             raise ProtocolError(f"can't listen() on port {port} of {self.name}: it is listening already")
         self._bind(port, bool(reuseaddr))
-        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn, bool(reuseaddr))
+        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn, bool(reuseaddr), bool(keepalive))
         self._queues(now, self.listeners[port])
 
     def connect(self, now: float, address: str, port: int, *, local_port: int | None = None,
-                reuseaddr: bool = False) -> tuple:
+                reuseaddr: bool = False, keepalive: bool = False) -> tuple:
         """connect(): a SYN from ``local_port`` (bind() first, with SO_REUSEADDR if ``reuseaddr``) or
         from an ephemeral port whose 4-tuple is free; returns the connection's 4-tuple.
+        ``keepalive`` is SO_KEEPALIVE (probes after tcp_keepalive_time idle seconds).
 
         A 4-tuple still in TIME-WAIT is taken over when that connection used timestamps: always for
         a port bound by the application, after tcp_tw_reuse_delay with tcp_tw_reuse for an ephemeral
@@ -184,7 +189,7 @@ class Host:
             isn = next_incarnation_isn(old)
             self._event(now, "TIME-WAIT taken over by connect()", conn, f"ISN {isn}")
             self._forget(now, conn)
-        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn)
+        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn, keepalive=keepalive)
         self.sides[conn] = "client"
         self.reuse[conn] = bool(reuseaddr) and local_port is not None
         endpoint.connect(now)
@@ -236,6 +241,22 @@ class Host:
                 self._after(now, conn)
         for port in list(self.listeners):
             self._close_listener(now, port)
+
+    def crash(self, now: float) -> None:
+        """The host loses power: every connection and listening socket is gone at once and nothing
+        is sent (RFC 9293 3.5.2). Once it is up again it answers whatever still arrives for them with
+        RST (3.10.7.1), and its new boot has new secrets: new ISN and timestamp offsets."""
+        for conn in list(self.tcbs):
+            if conn in self.tcbs:
+                self.tcbs[conn].crash(now)
+                self._after(now, conn)
+        for port in list(self.listeners):
+            del self.listeners[port]
+            self.log.append(HostRecord(None, None, records.QueueLengths(now, port, 0, 0, listening=False)))
+        self.proven.clear()
+        self._perturb.clear()
+        self._boots += 1
+        self._secret = hashlib.blake2b(f"{self._seed} {self.name} boot {self._boots}".encode(), digest_size=16).digest()
 
     def abort(self, now: float, conn: tuple) -> None:
         self._tcb(conn, "abort").abort(now)
@@ -336,7 +357,8 @@ class Host:
             cookie = syncookies.make(self._secret, conn, seg.seq, now, self._options["mss"])
             reply = Segment.unchecked(_F_SYN_ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
             return self._stateless(now, conn, "server", reply, "cookie sent")
-        endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries, isn=isn)
+        endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries, isn=isn,
+                                  keepalive=listener.keepalive)
         self.sides[conn] = "server"
         self.reuse[conn] = listener.reuse
         endpoint.listen(now)
@@ -357,7 +379,7 @@ class Host:
         if listener.accept_queue_full():  # tcp_v4_syn_recv_sock fails: the ACK is dropped
             self._event(now, "ACK dropped (accept queue full)", conn, str(seg))
             return True
-        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_retries2)
+        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_retries2, keepalive=listener.keepalive)
         self.sides[conn] = "server"
         self.reuse[conn] = listener.reuse
         endpoint.listen(now)
@@ -478,13 +500,15 @@ class Host:
         if seg is not None:
             self.log.append(HostRecord(conn, side, records.Sent(now, seg, False)))
 
-    def _endpoint(self, conn: tuple, now: float, *, max_retries: int, isn: int | None = None) -> Endpoint:
+    def _endpoint(self, conn: tuple, now: float, *, max_retries: int, isn: int | None = None,
+                  keepalive: bool = False) -> Endpoint:
         sysctls = self.sysctls
+        probing = (sysctls.tcp_keepalive_time, sysctls.tcp_keepalive_intvl, sysctls.tcp_keepalive_probes)
         peer = conn[2] if conn[0] == self.address else conn[0]
         endpoint = Endpoint(self.name, isn=self._isn(conn, now) if isn is None else isn, max_retries=max_retries,
                             fin_timeout=sysctls.tcp_fin_timeout, orphan_retries=sysctls.tcp_orphan_retries,
                             timestamps=bool(sysctls.tcp_timestamps), ts_offset=self._ts_offset(peer),
-                            **self._options)
+                            keepalive=probing if keepalive else None, linux_checks=True, **self._options)
         self.tcbs[conn] = endpoint
         return endpoint
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 
 from . import records
-from .endpoint import ProtocolError
+from .endpoint import KEEPALIVE_ONLY, ProtocolError, keepalive_only
 from .host import DROPS, Host
 from .link import Link
 from .nettrace import NetworkTrace
@@ -36,6 +36,8 @@ class HostRun:
         self.order = 0
         self.armed: dict[tuple, float | None] = {}
         self.arriving: Transmission | None = None
+        self.down: dict[str, float] = {}  # host -> when it crashed (until it reboots)
+        self.unplugged: set[str] = set()  # hosts whose cable is out
 
     def push(self, time: float, kind: int, who, item) -> None:
         self.order += 1
@@ -45,6 +47,9 @@ class HostRun:
         trace = self.trace
         heap, hosts = self.heap, self.hosts
         while heap:
+            if all(entry[1] == TIMER for entry in heap) and self._keepalive_only():
+                trace.happenings.append(Happening(trace.end_time, next(iter(hosts)), "stopped", KEEPALIVE_ONLY))
+                break
             if len(trace.transmissions) >= MAX_TRANSMISSIONS:
                 trace.truncated = True
                 trace.happenings.append(Happening(trace.end_time, next(iter(hosts)), "stopped",
@@ -53,6 +58,9 @@ class HostRun:
             now, kind, _, who, item = heapq.heappop(heap)
             if kind == ARRIVAL:
                 tx, packet = item
+                if who in self.down:  # a host without power answers nothing
+                    trace.happenings.append(Happening(now, who, "dropped", f"{packet.segment}: the host is down"))
+                    continue
                 self.arriving = tx  # until collected: the SYN that makes a server keep state
                 hosts[who].receive(now, packet)
             elif kind == TIMER:
@@ -78,6 +86,26 @@ class HostRun:
             call(now)
         except (ProtocolError, OSError) as error:
             self.trace.happenings.append(Happening(now, who, "call error", str(error)))
+
+    def _keepalive_only(self) -> bool:
+        return not self.down and not self.unplugged and keepalive_only(
+            e for host in self.hosts.values() for e in host.tcbs.values())
+
+    def fail(self, now: float, who: str, failure: str) -> None:
+        """``who``'s host crashes or reboots, or its cable is pulled or plugged back (a reboot of a
+        running host is a crash and a reboot at once)."""
+        self.trace.happenings.append(Happening(now, who, "failure", failure))
+        host = self.hosts[who]
+        if failure == "crash" or (failure == "reboot" and who not in self.down):
+            host.crash(now)
+            self.down[who] = now
+            self.collect(now, host)
+        if failure == "reboot":
+            del self.down[who]
+        elif failure == "link_down":
+            self.unplugged.add(who)
+        elif failure == "link_up":
+            self.unplugged.discard(who)
 
     # ------------------------------------------------------------------ what the applications do
     def on_state(self, now: float, host: Host, conn: tuple, side: str, state: State) -> None:
@@ -155,6 +183,8 @@ class HostRun:
         index = len(trace.transmissions) + 1
         delay = self.link.carry(index)
         to = self.by_address.get(packet.dst)
+        if sender in self.unplugged or to in self.unplugged or to in self.down:  # no cable, or nobody there
+            delay = None
         arrived = None if delay is None else now + delay
         tx = Transmission(index, sender, packet.segment, now, arrived, delay is None, retransmission, False,
                           to if to is not None else packet.dst, conn)

@@ -20,6 +20,16 @@ Besides the table's user calls there are the socket calls around them: ``shutdow
 
 The call ``inject`` puts a given segment on the link as if it were an old duplicate from an
 earlier connection (the endpoint itself does not send it).
+
+Things also go wrong on the same footing: ``crash`` (the side's host loses power: its connection
+is gone without a segment, and it answers nothing), ``reboot`` (the host is up again, with no
+connection: whatever still arrives for the old one gets RST; a reboot of a running host is a
+crash and a reboot at once), ``link_down`` and ``link_up`` (the cable is pulled and plugged
+back: nothing crosses the link meanwhile, in either direction; the side only says whose state
+the step's time is counted from)::
+
+    ("client", "crash", "ESTABLISHED+1"), ("client", "reboot", 30.0),
+    ("client", "link_down", "ESTABLISHED+1"), ("client", "link_up", "ESTABLISHED+4")
 """
 from __future__ import annotations
 
@@ -33,7 +43,8 @@ from .states import State
 from .table import USER_CALLS
 from .trace import SIDES
 
-CALLS = USER_CALLS + ("shutdown", "exit", "inject")
+FAILURES = ("crash", "reboot", "link_down", "link_up")
+CALLS = USER_CALLS + ("shutdown", "exit", "inject") + FAILURES
 CLOSE_OPTIONS = ("linger",)
 
 

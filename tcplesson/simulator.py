@@ -14,10 +14,10 @@ import random
 
 from . import records
 from ._check import check_int_range
-from .endpoint import Endpoint, ProtocolError
+from .endpoint import KEEPALIVE_ONLY, Endpoint, ProtocolError, keepalive_only
 from .link import Link
 from .network import NETWORKS, Network, simulate_network
-from .scenarios import resolve
+from .scenarios import FAILURES, resolve
 from .segment import SEQ_MOD
 from .states import State
 from .trace import SIDES, Happening, Trace, Transmission
@@ -29,7 +29,7 @@ MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it i
 _ARRIVAL, _CALL, _TIMER = 0, 1, 2
 _SENT, _STATE_CHANGE = records.Sent, records.StateChange
 _TWO_PARTY_DEFAULTS = dict(client_isn=None, server_isn=None, max_retries=6, handshake="three-way",
-                           auto_read=True, isn_clock=True, fin_timeout=None, orphan_retries=None)
+                           auto_read=True, isn_clock=True, fin_timeout=None, orphan_retries=None, keepalive=None)
 
 
 def _collector_waits(run):
@@ -56,19 +56,20 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
              rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
              handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460,
              auto_read: bool = True, isn_clock: bool = True, fin_timeout: float | None = None,
-             orphan_retries: int | None = None, sysctls=None) -> Trace:
+             orphan_retries: int | None = None, keepalive=None, sysctls=None) -> Trace:
     """Run a scenario (a name from SCENARIOS or NETWORKS, a Scenario, a Network, or a list of steps).
 
     ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
     probability that a transmission is lost, ``drop`` transmission numbers to lose for certain,
     ``seed`` for every random choice (loss, jitter, and the ISNs when not given). The other
-    parameters go to both Endpoints (see Endpoint). A Network (many hosts) returns a NetworkTrace;
+    parameters go to both Endpoints (see Endpoint; ``keepalive=True`` is SO_KEEPALIVE on both sides
+    with Linux's 7200 s, 75 s, 9 probes). A Network (many hosts) returns a NetworkTrace;
     ``sysctls`` then overrides its server's settings by name (see Sysctls).
     """
     if isinstance(scenario, Network) or (isinstance(scenario, str) and scenario in NETWORKS):
         two_party = dict(client_isn=client_isn, server_isn=server_isn, max_retries=max_retries,
                          handshake=handshake, auto_read=auto_read, isn_clock=isn_clock,
-                         fin_timeout=fin_timeout, orphan_retries=orphan_retries)
+                         fin_timeout=fin_timeout, orphan_retries=orphan_retries, keepalive=keepalive)
         given = [k for k, v in two_party.items() if v != _TWO_PARTY_DEFAULTS[k]]
         if given:
             raise ValueError(f"{given[0]} applies to two-endpoint scenarios only; a network's hosts take "
@@ -93,7 +94,7 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
                                   max_retries=max_retries, msl=msl, time_wait=time_wait,
                                   handshake=handshake, delayed_ack=delayed_ack, mss=mss,
                                   auto_read=auto_read, isn_clock=isn_clock, fin_timeout=fin_timeout,
-                                  orphan_retries=orphan_retries)
+                                  orphan_retries=orphan_retries, keepalive=keepalive)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
                   client_isn=endpoints["client"].isn, server_isn=endpoints["server"].isn,
                   rto=endpoints["client"].rto_initial, max_retries=max_retries, msl=float(msl),
@@ -102,6 +103,8 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
                   isn_clock=bool(isn_clock))
     if fin_timeout is not None or orphan_retries is not None:  # only runs that set them show them
         params.update(fin_timeout=endpoints["client"].fin_timeout, orphan_retries=orphan_retries)
+    if endpoints["client"].keepalive is not None:
+        params.update(keepalive=endpoints["client"].keepalive)
     return _Run(plan, endpoints, link, params).go()
 
 
@@ -122,6 +125,8 @@ class _Run:
                            delivered={"client": b"", "server": b""})
         self.heap: list = []
         self.order = itertools.count(1)  # ties at equal times and kinds go in the order pushed
+        self.down: dict[str, float] = {}  # side -> when its host crashed (until it reboots)
+        self.link_down_since: float | None = None
         self.armed: dict[str, float | None] = {"client": None, "server": None}
         # Steps that wait for a side to enter a state, by (side, state), in the scenario's order.
         self.waiting: dict[tuple[str, State], list] = {}
@@ -139,6 +144,9 @@ class _Run:
         transmissions, record, transmit, order = trace.transmissions, trace.record, self._transmit, self.order
         pop, push = heapq.heappop, heapq.heappush
         while heap:
+            if all(kind == _TIMER for _, kind, *_ in heap) and self._keepalive_only():
+                trace.happenings.append(Happening(trace.end_time, "client", "stopped", KEEPALIVE_ONLY))
+                break
             if len(transmissions) >= MAX_TRANSMISSIONS:
                 trace.truncated = True
                 trace.happenings.append(Happening(trace.end_time, "client", "stopped",
@@ -147,6 +155,9 @@ class _Run:
             now, kind, _, who, item = pop(heap)
             endpoint = endpoints[who]
             if kind == _ARRIVAL:
+                if who in self.down:  # a host without power answers nothing
+                    trace.happenings.append(Happening(now, who, "dropped", f"{item}: the host is down"))
+                    continue
                 endpoint.receive(now, item)
             elif kind == _TIMER:
                 if armed[who] != now:
@@ -179,7 +190,14 @@ class _Run:
         if step.call == "inject":
             self._transmit(now, who, step.segment, retransmission=False, stale=True)
             return
+        if step.call in FAILURES:
+            return self._fail(now, who, step.call)
         self.trace.happenings.append(Happening(now, who, "call", step.call_text()))
+        if who in self.down:
+            self.trace.happenings.append(Happening(now, who, "call error",
+                                                   f"{step.call_text()}: the {who}'s host is down since "
+                                                   f"{self.down[who]:g} s (reboot it first)"))
+            return
         try:
             if step.call == "send":
                 endpoint.send(now, step.data)
@@ -192,14 +210,32 @@ class _Run:
         except ProtocolError as error:  # the application would see this error; the run goes on
             self.trace.happenings.append(Happening(now, who, "call error", str(error)))
 
+    def _keepalive_only(self) -> bool:
+        return not self.down and self.link_down_since is None and keepalive_only(self.endpoints.values())
+
+    def _fail(self, now: float, who: str, failure: str) -> None:
+        """A crash, a reboot, or the cable pulled or plugged back (see scenarios.FAILURES)."""
+        self.trace.happenings.append(Happening(now, who, "failure", failure))
+        if failure == "crash" or (failure == "reboot" and who not in self.down):
+            self.endpoints[who].crash(now)
+            self.down[who] = now
+        if failure == "reboot":
+            del self.down[who]
+        elif failure == "link_down" and self.link_down_since is None:
+            self.link_down_since = now
+        elif failure == "link_up":
+            self.link_down_since = None
+
     def _transmit(self, now: float, who: str, segment, retransmission: bool, stale: bool = False) -> None:
         transmissions = self.trace.transmissions
         index = len(transmissions) + 1
         delay = self.link.carry(index)
+        to = "server" if who == "client" else "client"
+        if self.link_down_since is not None or to in self.down:  # the cable is out, or nobody is there
+            delay = None
         if delay is None:
             transmissions.append(Transmission(index, who, segment, now, None, True, retransmission, stale))
             return
         arrived = now + delay
         transmissions.append(Transmission(index, who, segment, now, arrived, False, retransmission, stale))
-        to = "server" if who == "client" else "client"
         heapq.heappush(self.heap, (arrived, _ARRIVAL, next(self.order), to, segment))

@@ -120,11 +120,7 @@ def _orphan_fin_wait_2(lab: "_Lab") -> None:
     for t in (0.3, 1.5, 2.7, 3.6, 4.2):
         lab.pause_until(t, "close")
         lab.snapshot(f"{t} s after close()")
-    lab.call("server", "send", b"x")
-    lab.pause(0.1)
-    lab.snapshot("server sent a byte")
-    lab.call("server", "recv")
-    lab.call("server", "send", b"y")
+    lab.write_to_gone_peer("server", b"x", b"y", "server sent a byte")
 
 
 def _shutdown_fin_wait_2(lab: "_Lab") -> None:
@@ -340,15 +336,65 @@ EXPERIMENTS = {e.name: e for e in (
 
 # --- inside the namespace ------------------------------------------------------------------------
 
-class _Lab(netns_lab.Lab):
-    """The apparatus of one experiment: named sockets, a child process, tcpdump, the record."""
+def recv_now(sock: socket.socket, size: int) -> str:
+    """recv() without waiting: what is there now (BlockingIOError, EAGAIN, if nothing is)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(size).decode()
+    finally:
+        sock.settimeout(WAIT)
 
-    def __init__(self, exp: Experiment, raw: Path) -> None:
-        super().__init__(raw, (_START, _END), SocketCaptureError)
+
+class SocketLab(netns_lab.Lab):
+    """The apparatus of one experiment with sockets: named sockets, a child process that holds one,
+    ``ss`` snapshots and the capture so far (socket_capture's and loss_capture's experiments)."""
+
+    SYNC = b"socket capture sync %d"  # the marker that makes tcpdump write out what it has
+
+    def __init__(self, exp: Experiment, raw: Path, markers: tuple[bytes, bytes], error=netns_lab.LabError) -> None:
+        super().__init__(raw, markers, error)
         self.exp = exp
         self.socks: dict[str, socket.socket] = {}
         self.children: dict[str, int] = {}
         self.syncs = 0
+
+    RECV_SIZE = 100  # what a recv() asks for
+
+    def call(self, name: str, op: str, arg=None, **more) -> None:
+        """One socket call on the named socket (made if new), recorded with what it returned: "ok"
+        (and the value), the errno's name, or "timeout". send, recv (without waiting), so_error
+        (reading it clears it) and close here; a subclass's other_call() does the rest."""
+        if name not in self.socks:
+            self.socks[name] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = self.socks[name]
+        info = dict(sock=name)
+        try:
+            if op == "send":
+                info["sent"] = sock.send(arg)
+            elif op == "recv":
+                info["data"] = recv_now(sock, self.RECV_SIZE)
+            elif op == "so_error":
+                info["error"] = errname(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            elif op == "close":
+                sock.close()
+            else:
+                self.other_call(sock, op, arg, info, **more)
+        except OSError as exc:  # a socket timeout has no errno; ETIMEDOUT from the kernel has
+            self.event(op, **info, returned="timeout" if exc.errno is None else errname(exc.errno))
+            return
+        self.event(op, **info, returned="ok")
+
+    def other_call(self, sock: socket.socket, op: str, arg, info: dict, **more) -> None:
+        raise ValueError(f"unknown socket call {op!r}")
+
+    def write_to_gone_peer(self, who: str, first: bytes, second: bytes, label: str) -> None:
+        """Write to a peer that may be gone, look, read what came back (the error an RST left),
+        then write again (what a second write returns: EPIPE after an RST)."""
+        self.call(who, "send", first)
+        self.pause(0.1)
+        self.snapshot(label)
+        self.call(who, "recv")
+        self.call(who, "send", second)
 
     def pause_until(self, t: float, what: str) -> None:
         """Sleep until ``t`` seconds after the first event ``what``."""
@@ -356,6 +402,71 @@ class _Lab(netns_lab.Lab):
         delay = start + t - time.time()
         if delay > 0:
             time.sleep(delay)
+
+    def accept(self, name: str) -> None:
+        listener = self.socks["listener"]
+        listener.settimeout(WAIT)
+        conn, peer = listener.accept()
+        conn.settimeout(WAIT)
+        self.socks[name] = conn
+        self.event("accept", sock=name, peer_port=peer[1])
+
+    def fork_client(self, name: str, port: int) -> None:
+        """A child process that connects from ``port`` and then only sleeps, holding the socket."""
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind((HOST, port))
+                sock.connect((HOST, PORT))
+                os.write(write, b"connected")
+                time.sleep(4 * WAIT)
+            finally:
+                os._exit(0)
+        os.close(write)
+        ready, _, _ = select.select([read], [], [], WAIT)
+        said = os.read(read, 100) if ready else b""
+        os.close(read)
+        if said != b"connected":
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise self.error("the child process did not connect")
+        self.children[name] = pid
+        self.event("child connected", sock=name, port=port, pid=pid)
+
+    def kill_child(self, name: str) -> None:
+        pid = self.children.pop(name)
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        self.event("kill", sock=name, signal="SIGKILL", killed=os.WIFSIGNALED(status))
+
+    # what the kernel shows
+    def snapshot(self, label: str) -> None:
+        start = time.time()
+        text = self.run(["ss", "-tanoi"])
+        self.snapshots.append(dict(label=label, at=start, sockets=ss_sockets(text)))
+
+    def segments(self) -> list:
+        """The TCP segments tcpdump has recorded so far (a marker makes sure it has written them)."""
+        self.syncs += 1
+        self.mark(self.SYNC % self.syncs)
+        return netns_lab.tcp_segments(self.raw.read_bytes())
+
+    def close(self) -> None:
+        self.close_tcpdump()
+        for pid in self.children.values():
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        for sock in self.socks.values():
+            sock.close()
+
+
+class _Lab(SocketLab):
+    """This module's experiments: the listener, connect() and the socket calls they make, raw SYNs."""
+
+    def __init__(self, exp: Experiment, raw: Path) -> None:
+        super().__init__(exp, raw, (_START, _END), SocketCaptureError)
 
     # sockets
     def listen(self, backlog: int = 8, reuse: bool = True) -> None:
@@ -384,50 +495,20 @@ class _Lab(netns_lab.Lab):
         self.event("connect", sock=name, port=sock.getsockname()[1], reuseaddr=reuse, returned="ok")
         return True
 
-    def accept(self, name: str) -> None:
-        listener = self.socks["listener"]
-        listener.settimeout(WAIT)
-        conn, peer = listener.accept()
-        conn.settimeout(WAIT)
-        self.socks[name] = conn
-        self.event("accept", sock=name, peer_port=peer[1])
-
-    def call(self, name: str, op: str, arg=None, reuse: bool = False) -> None:
-        """One socket call, recorded with what it returned: "ok" (and the value) or the errno's name."""
-        if name not in self.socks:
-            self.socks[name] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock = self.socks[name]
-        info = dict(sock=name)
-        try:
-            if op == "send":
-                info["sent"] = sock.send(arg)
-            elif op == "recv":  # without waiting: what is there now
-                sock.setblocking(False)
-                try:
-                    info["data"] = sock.recv(100).decode()
-                finally:
-                    sock.settimeout(WAIT)
-            elif op == "so_error":  # the pending error; reading it clears it
-                info["error"] = errname(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
-            elif op == "close":
-                sock.close()
-            elif op == "shutdown":
-                sock.shutdown(socket.SHUT_WR)
-            elif op == "linger0":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            elif op == "bind":
-                if reuse:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                info.update(port=arg, reuseaddr=reuse)
-                sock.bind((HOST, arg))
-            elif op == "listen":
-                sock.listen(8)
-            else:
-                raise ValueError(f"unknown socket call {op!r}")
-        except OSError as exc:
-            self.event(op, **info, returned=errname(exc.errno))
-            return
-        self.event(op, **info, returned="ok")
+    def other_call(self, sock: socket.socket, op: str, arg, info: dict, reuse: bool = False) -> None:
+        if op == "shutdown":
+            sock.shutdown(socket.SHUT_WR)
+        elif op == "linger0":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif op == "bind":
+            if reuse:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            info.update(port=arg, reuseaddr=reuse)
+            sock.bind((HOST, arg))
+        elif op == "listen":
+            sock.listen(8)
+        else:
+            super().other_call(sock, op, arg, info)
 
     def raw_syn(self, sport: int, seq: int, tsval: int | None) -> None:
         """A SYN from ``sport`` to the server, sent through a raw socket: no kernel socket owns ``sport``."""
@@ -441,56 +522,6 @@ class _Lab(netns_lab.Lab):
         with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as raw:
             raw.sendto(bytes(ip), (HOST, 0))
         self.event("raw syn", sport=sport, seq=seq, tsval=tsval)
-
-    def fork_client(self, name: str, port: int) -> None:
-        """A child process that connects from ``port`` and then only sleeps, holding the socket."""
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind((HOST, port))
-                sock.connect((HOST, PORT))
-                os.write(write, b"connected")
-                time.sleep(4 * WAIT)
-            finally:
-                os._exit(0)
-        os.close(write)
-        ready, _, _ = select.select([read], [], [], WAIT)
-        said = os.read(read, 100) if ready else b""
-        os.close(read)
-        if said != b"connected":
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            raise SocketCaptureError("the child process did not connect")
-        self.children[name] = pid
-        self.event("child connected", sock=name, port=port, pid=pid)
-
-    def kill_child(self, name: str) -> None:
-        pid = self.children.pop(name)
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        self.event("kill", sock=name, signal="SIGKILL", killed=os.WIFSIGNALED(status))
-
-    # what the kernel shows
-    def snapshot(self, label: str) -> None:
-        start = time.time()
-        text = self.run(["ss", "-tanoi"])
-        self.snapshots.append(dict(label=label, at=start, sockets=ss_sockets(text)))
-
-    def segments(self) -> list:
-        """The TCP segments tcpdump has recorded so far (a marker makes sure it has written them)."""
-        self.syncs += 1
-        self.mark(b"socket capture sync %d" % self.syncs)
-        return netns_lab.tcp_segments(self.raw.read_bytes())
-
-    def close(self) -> None:
-        self.close_tcpdump()
-        for pid in self.children.values():
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        for sock in self.socks.values():
-            sock.close()
 
 
 def ss_sockets(text: str) -> list[dict]:

@@ -14,7 +14,9 @@ Each call is ``(time, host, call, *arguments[, {options}])``. A connection is na
 opened (``"name"``, else HOST.K for the host's K-th connect()) and every later call on either of
 its ends uses that name; a listening socket is named by its port. The calls are those of a Host
 (listen, connect, accept, send, shutdown, close, abort, exit) and ``inject``, which puts a segment on
-the wire from one end of a connection without any socket behind it (a raw socket). A call that
+the wire from one end of a connection without any socket behind it (a raw socket); ``crash``,
+``reboot``, ``link_down`` and ``link_up`` make the host fail (power lost: its sockets are gone
+without a segment; up again with none; its cable pulled and plugged back in). A call that
 fails is recorded with what the application would see (``call error`` happenings:
 "Address already in use", EADDRNOTAVAIL, ...) and the run goes on. The hosts are Linux's socket
 layer (tl.Host, tl.Sysctls), so TIME-WAIT lasts TCP_TIMEWAIT_LEN, 60 s, unless ``time_wait`` says
@@ -35,8 +37,8 @@ HOSTS = {"server": "10.0.0.1", "client": "10.0.1.1"}
 LINUX_TIME_WAIT = 60.0  # include/net/tcp.h TCP_TIMEWAIT_LEN
 # call -> (its arguments after the host, its options)
 CALLS = {
-    "listen": (("port",), ("backlog", "reuseaddr")),
-    "connect": (("host", "port"), ("local_port", "reuseaddr", "name")),
+    "listen": (("port",), ("backlog", "reuseaddr", "keepalive")),
+    "connect": (("host", "port"), ("local_port", "reuseaddr", "keepalive", "name")),
     "accept": (("port",), ()),
     "send": (("connection", "data"), ()),
     "shutdown": (("connection", "how"), ()),
@@ -44,7 +46,13 @@ CALLS = {
     "abort": (("connection",), ()),
     "exit": ((), ()),
     "inject": (("connection", "segment"), ()),
+    # failures of the host, on the same footing (hostrun.HostRun.fail)
+    "crash": ((), ()),
+    "reboot": ((), ()),
+    "link_down": ((), ()),
+    "link_up": ((), ()),
 }
+FAILURES = ("crash", "reboot", "link_down", "link_up")
 
 
 def run_sockets(calls, *, hosts=None, sysctls=None, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
@@ -126,19 +134,24 @@ class _ScriptRun(HostRun):
         host = self.hosts[who]
 
         def run(now: float) -> None:
+            if call in FAILURES:
+                return self.fail(now, who, call)
             shown = [_shown(a) for a in args] + [f"{k}={v!r}" for k, v in options.items() if k != "name"]
             text = f"{call}({', '.join(shown)})"
             self.trace.happenings.append(Happening(now, who, "call", text))
+            if who in self.down:
+                raise OSError(f"{text}: {who} is down since it crashed at {self.down[who]:g} s (reboot it first)")
             getattr(self, "_" + call)(now, host, args, options)
         return run
 
     def _listen(self, now, host, args, options):
-        host.listen(now, args[0], options.get("backlog", 128), reuseaddr=options.get("reuseaddr", False))
+        host.listen(now, args[0], options.get("backlog", 128), reuseaddr=options.get("reuseaddr", False),
+                    keepalive=options.get("keepalive", False))
 
     def _connect(self, now, host, args, options):
         peer = self.hosts[args[0]]
         conn = host.connect(now, peer.address, args[1], local_port=options.get("local_port"),
-                            reuseaddr=options.get("reuseaddr", False))
+                            reuseaddr=options.get("reuseaddr", False), keepalive=options.get("keepalive", False))
         self.named[options["name"]] = conn
         self.trace.clients.setdefault(options["name"], []).append(conn)
         self.conn_trace(conn, now)

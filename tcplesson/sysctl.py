@@ -35,6 +35,9 @@ _SETTINGS = {
     "tcp_max_tw_buckets": (131072, 0, 2**31 - 1, "TIME-WAIT (and orphaned FIN-WAIT-2) sockets kept at most; "
                                                  "past it a closing connection keeps none"),
     "tcp_rfc1337": (0, 0, 1, "1: an RST does not end TIME-WAIT (RFC 1337); 0: it does"),
+    "tcp_keepalive_time": (7200, 1, 32767, "seconds a SO_KEEPALIVE connection may be idle before the first probe"),
+    "tcp_keepalive_intvl": (75, 1, 32767, "seconds between keep-alive probes"),
+    "tcp_keepalive_probes": (9, 1, 127, "unanswered keep-alive probes before the connection is reset (timed out)"),
     "ip_local_port_range_low": (32768, 1, 65535, "lowest ephemeral port (net.ipv4.ip_local_port_range)"),
     "ip_local_port_range_high": (60999, 1, 65535, "highest ephemeral port (net.ipv4.ip_local_port_range)"),
 }

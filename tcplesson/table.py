@@ -8,7 +8,9 @@ three kinds of event happens:
 * a user call (``listen``, ``connect``, ``send``, ``close``, ``abort``),
 * a segment arrives; the Endpoint first sorts it into one event (``rcv_syn``, ``rcv_fin``,
   ``rcv_ack_of_fin`` ...) by the checks of RFC 9293 section 3.10.7, in the RFC's order,
-* a timer expires (``rto``, ``give_up``, ``time_wait_expired``, ``delayed_ack``, ``fin_timeout``).
+* a timer expires (``rto``, ``give_up``, ``time_wait_expired``, ``delayed_ack``, ``fin_timeout``,
+  ``keepalive``, ``keepalive_timeout``),
+* the host fails (``crash``: power lost, the connection's state gone without a segment).
 
 For each (state, event) pair that can happen, one Transition row below gives the actions to take
 (what to send, which timer to start, what to tell the user) and the next state. The Endpoint runs
@@ -61,6 +63,7 @@ ACTIONS = {
     "reset": "answer the segment with RST",
     "rst": "send RST seq=SND.NXT",
     "retransmit": "retransmit the oldest unacknowledged segment, double the RTO",
+    "probe": "send a keep-alive probe: ACK with seq=SND.UNA-1",
     "start_2msl": "start the 2MSL timer",
     "restart_2msl": "restart the 2MSL timer",
     "refused": "tell the user: connection refused",
@@ -71,6 +74,10 @@ ACTIONS = {
 _RETRANSMITTING = (S.SYN_SENT, S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.CLOSE_WAIT, S.CLOSING,
                    S.LAST_ACK)
 _RESETTABLE = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT)
+# Linux probes only with nothing in flight and a full socket: not in SYN-SENT, nor once a FIN is out
+# and unacknowledged, nor in TIME-WAIT (a timewait socket has no keepalive timer)
+_KEEPS_ALIVE = (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_2)
+_CHALLENGES_RST = (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK)
 _ANSWERS_UNACCEPTABLE = (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT,
                          S.CLOSING, S.LAST_ACK, S.TIME_WAIT)
 
@@ -118,6 +125,13 @@ def _rows() -> list[Transition]:
         # the peer repeats its SYN because our SYN,ACK was lost: retransmit it now (Linux does this)
         T(S.SYN_RECEIVED, "rcv_dup_syn", S.SYN_RECEIVED, ("retransmit",), "Linux"),
         T(S.SYN_RECEIVED, "rcv_bad_ack", S.SYN_RECEIVED, ("reset",), "3.10.7.4"),
+        # a new SYN (not the one we answered) for a passive half-open connection: RFC 9293 returns
+        # it to LISTEN (fourth check); Linux resets the request (net/ipv4/tcp_minisocks.c
+        # tcp_check_req: SYN in the window -> embryonic_reset, observed: syn-in-syn-recv); an
+        # active one (simultaneous open) answers with a challenge ACK like a synchronized state
+        T(S.SYN_RECEIVED, "rcv_syn_passive", S.LISTEN, (), "3.10.7.4"),
+        T(S.SYN_RECEIVED, "rcv_syn_embryonic", S.CLOSED, ("reset",), "Linux"),
+        T(S.SYN_RECEIVED, "rcv_syn", S.SYN_RECEIVED, ("ack_limited",), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_rst_passive", S.LISTEN, (), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_rst_active", S.CLOSED, ("refused",), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_fin", S.CLOSE_WAIT, ("deliver", "ack"), "3.10.7.4"),
@@ -138,6 +152,11 @@ def _rows() -> list[Transition]:
         # a retransmitted FIN: the last ACK was lost; ACK it again and restart 2MSL
         T(S.TIME_WAIT, "rcv_fin", S.TIME_WAIT, ("ack_now", "restart_2msl"), "3.10.7.4"),
         *(T(s, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4") for s in _RESETTABLE),
+        # An RST inside the window but not at RCV.NXT may be a blind attacker's guess: a challenge ACK
+        # instead of a reset, and only the peer's RST at exactly RCV.NXT ends the connection (RFC 5961
+        # 3.2, the mitigation RFC 9293 3.10.7.4 allows; Linux net/ipv4/tcp_input.c tcp_validate_incoming,
+        # for a Host's connections, rate-limited as every such answer)
+        *(T(s, "rcv_rst_in_window", s, ("ack_limited",), "3.10.7.4") for s in _CHALLENGES_RST),
         T(S.CLOSING, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.LAST_ACK, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.TIME_WAIT, "rcv_rst", S.CLOSED, (), "3.10.7.4"),
@@ -172,6 +191,18 @@ def _rows() -> list[Transition]:
         # A half-open connection whose listening socket is closed: the request is dropped, silently
         # (Linux net/ipv4/inet_connection_sock.c inet_csk_listen_stop; its peer's ACK then meets no socket)
         T(S.SYN_RECEIVED, "listener_closed", S.CLOSED, (), "Linux"),
+
+        # Keep-alive (RFC 9293 3.8.4, MAY-5, off unless the application asks: SO_KEEPALIVE): after
+        # an idle time, a probe with SEG.SEQ = SND.UNA - 1 that the peer must acknowledge; after the
+        # last unanswered probe, RST and "timed out" (Linux net/ipv4/tcp_timer.c tcp_keepalive_timer:
+        # tcp_write_wakeup, then tcp_send_active_reset and tcp_write_err)
+        *(T(s, "keepalive", s, ("probe",), "3.8.4") for s in _KEEPS_ALIVE),
+        *(T(s, "keepalive_timeout", S.CLOSED, ("rst", "timed_out"), "Linux") for s in _KEEPS_ALIVE),
+
+        # --- failures of the host (RFC 9293 section 3.5.2) ---
+        # The host loses power: the connection's state is gone at once and nothing is sent; the peer
+        # is left with a half-open connection until it sends, or its keepalive probes, and meets an RST
+        *(T(s, "crash", S.CLOSED, (), "3.5.2") for s in State if s is not S.CLOSED),
     ]
     return rows
 

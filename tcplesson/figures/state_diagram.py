@@ -70,13 +70,15 @@ EXCEPTIONAL_EVENTS = frozenset({"abort", "close_unread", "rcv_rst", "rcv_rst_act
                                 "rcv_cookie_ack"})
 
 # Rows of the socket layer around RFC 9293's CLOSE (close() after a shutdown(), an orphan's
-# FIN-WAIT-2 timeout, data after close()): drawn only when the highlighted trace took them, even
-# with errors=True; all of them end in CLOSED and would crowd its corner of the RFC's diagram.
+# FIN-WAIT-2 timeout, data after close()), a crash and a keep-alive that gives up: drawn only when
+# the highlighted trace took them, even with errors=True; all of them end in CLOSED and would crowd
+# its corner of the RFC's diagram.
 _AFTER_OUR_FIN = frozenset({State.FIN_WAIT_1, State.FIN_WAIT_2, State.CLOSING, State.LAST_ACK})
 
 
 def drawn_only_when_taken(row) -> bool:
-    return row.event in ("rcv_data_after_close", "fin_timeout", "tw_overflow", "listener_closed") or (
+    return row.event in ("rcv_data_after_close", "fin_timeout", "tw_overflow", "listener_closed", "crash",
+                         "keepalive_timeout", "rcv_syn_embryonic", "rcv_syn_passive") or (
         row.event == "close_unread" and row.state in _AFTER_OUR_FIN)
 
 
