@@ -31,6 +31,7 @@ __all__ = [
     "set_language", "get_language",
     "Host", "Sysctls", "Packet", "Network", "NetworkTrace", "Server", "Client", "Flood", "NETWORKS",
     "syn_flood", "accept_queue_full", "clients", "plot_queues", "explore_flood", "FloodExplorer",
+    "explore_failure", "FailureExplorer",
 ]
 __version__ = "0.1.0"
 
@@ -44,4 +45,7 @@ def __getattr__(name: str):
     if name in ("explore_flood", "FloodExplorer"):
         from . import flood_explorer
         return getattr(flood_explorer, name)
+    if name in ("explore_failure", "FailureExplorer"):
+        from . import failure_explorer
+        return getattr(failure_explorer, name)
     raise AttributeError(f"module 'tcplesson' has no attribute {name!r}")

@@ -278,7 +278,7 @@ class Endpoint:
 
     def crash(self, now: float) -> list[Segment]:
         """The host loses power: the connection's state (and anything not yet read) is gone at
-        once and nothing is sent (RFC 9293 3.5.2: the peer is left with a half-open connection)."""
+        once and nothing is sent (RFC 9293 3.5.1: the peer is left with a half-open connection)."""
         self._begin(now)
         self.received.clear()
         if self.state is not CLOSED:

@@ -138,6 +138,7 @@ class Host:
         Endpoint("check", **self._options)  # the options are checked once, here
         self.listeners: dict[int, Listener] = {}
         self._perturb: dict[tuple, int] = {}  # destination -> table_perturb (__inet_hash_connect)
+        self.keepalive_used = False  # some socket of this host has had SO_KEEPALIVE
         self._draws = 0
         self.tcbs: dict[tuple, Endpoint] = {}
         self.sides: dict[tuple, str] = {}
@@ -244,7 +245,7 @@ class Host:
 
     def crash(self, now: float) -> None:
         """The host loses power: every connection and listening socket is gone at once and nothing
-        is sent (RFC 9293 3.5.2). Once it is up again it answers whatever still arrives for them with
+        is sent (RFC 9293 3.5.1). Once it is up again it answers whatever still arrives for them with
         RST (3.10.7.1), and its new boot has new secrets: new ISN and timestamp offsets."""
         for conn in list(self.tcbs):
             if conn in self.tcbs:
@@ -504,6 +505,7 @@ class Host:
                   keepalive: bool = False) -> Endpoint:
         sysctls = self.sysctls
         probing = (sysctls.tcp_keepalive_time, sysctls.tcp_keepalive_intvl, sysctls.tcp_keepalive_probes)
+        self.keepalive_used = self.keepalive_used or keepalive
         peer = conn[2] if conn[0] == self.address else conn[0]
         endpoint = Endpoint(self.name, isn=self._isn(conn, now) if isn is None else isn, max_retries=max_retries,
                             fin_timeout=sysctls.tcp_fin_timeout, orphan_retries=sysctls.tcp_orphan_retries,

@@ -47,7 +47,7 @@ class HostRun:
         trace = self.trace
         heap, hosts = self.heap, self.hosts
         while heap:
-            if all(entry[1] == TIMER for entry in heap) and self._keepalive_only():
+            if self._probing() and all(entry[1] == TIMER for entry in heap) and self._keepalive_only():
                 trace.happenings.append(Happening(trace.end_time, next(iter(hosts)), "stopped", KEEPALIVE_ONLY))
                 break
             if len(trace.transmissions) >= MAX_TRANSMISSIONS:
@@ -86,6 +86,10 @@ class HostRun:
             call(now)
         except (ProtocolError, OSError) as error:
             self.trace.happenings.append(Happening(now, who, "call error", str(error)))
+
+    def _probing(self) -> bool:
+        """Some socket has SO_KEEPALIVE: only then can the run go on for ever."""
+        return any(host.keepalive_used for host in self.hosts.values())
 
     def _keepalive_only(self) -> bool:
         return not self.down and not self.unplugged and keepalive_only(

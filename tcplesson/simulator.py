@@ -143,8 +143,9 @@ class _Run:
         trace, heap, endpoints, armed, waiting = self.trace, self.heap, self.endpoints, self.armed, self.waiting
         transmissions, record, transmit, order = trace.transmissions, trace.record, self._transmit, self.order
         pop, push = heapq.heappop, heapq.heappush
+        probing = any(e.keepalive for e in endpoints.values())  # only then can a run go on for ever
         while heap:
-            if all(kind == _TIMER for _, kind, *_ in heap) and self._keepalive_only():
+            if probing and all(kind == _TIMER for _, kind, *_ in heap) and self._keepalive_only():
                 trace.happenings.append(Happening(trace.end_time, "client", "stopped", KEEPALIVE_ONLY))
                 break
             if len(transmissions) >= MAX_TRANSMISSIONS:

@@ -199,10 +199,10 @@ def _rows() -> list[Transition]:
         *(T(s, "keepalive", s, ("probe",), "3.8.4") for s in _KEEPS_ALIVE),
         *(T(s, "keepalive_timeout", S.CLOSED, ("rst", "timed_out"), "Linux") for s in _KEEPS_ALIVE),
 
-        # --- failures of the host (RFC 9293 section 3.5.2) ---
+        # --- failures of the host (RFC 9293 section 3.5.1) ---
         # The host loses power: the connection's state is gone at once and nothing is sent; the peer
         # is left with a half-open connection until it sends, or its keepalive probes, and meets an RST
-        *(T(s, "crash", S.CLOSED, (), "3.5.2") for s in State if s is not S.CLOSED),
+        *(T(s, "crash", S.CLOSED, (), "3.5.1") for s in State if s is not S.CLOSED),
     ]
     return rows
 

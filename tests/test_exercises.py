@@ -71,9 +71,9 @@ def right_option(seed, qid):
 
 # ---------------------------------------------------------------- the bank: answers are protocol facts
 
-def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7_10_and_11():
+def test_the_sheet_has_at_least_12_questions_covering_lessons_1_to_7_and_10_to_12():
     assert len(BANK) >= 12
-    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8)) | {10, 11}
+    assert {spec.lesson for spec in BANK.values()} == set(range(1, 8)) | {10, 11, 12}
 
 
 @pytest.mark.parametrize("seed", SEEDS[:20] + SEEDS[-2:])
@@ -515,6 +515,7 @@ def test_the_existing_questions_keep_their_ids_and_numbers():
     assert list(BANK)[20:23] == ["accept-queue-admitted", "full-queue-client", "syn-cookies-flood"]
     assert list(BANK)[23:26] == ["rst-after-close", "orphan-fin-timeout", "linger-zero"]
     assert list(BANK)[26:29] == ["tw-reuse-isn", "ports-per-destination", "syn-meets-time-wait"]
+    assert list(BANK)[29:32] == ["crash-idle-peer", "keepalive-gives-up", "half-open-reconnect"]
 
 
 def _fields(template):
@@ -787,6 +788,38 @@ def test_lesson_11_part_b_variants_take_both_branches_and_vary_the_numbers():
     assert {posed(seed, "syn-meets-time-wait").above for seed in SEEDS} == {True, False}
     assert {posed(seed, "ports-per-destination").n for seed in SEEDS} == {2, 4, 6, 8}
     assert len({posed(seed, "tw-reuse-isn").fin for seed in SEEDS}) >= 30
+
+
+# ---------------------------------------------------------------- lesson 12: when things break, worked out here
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_after_a_kill_the_idle_server_is_in_close_wait_after_a_power_loss_still_established(seed):
+    q = posed(seed, "crash-idle-peer")
+    # a killed process's kernel closes its socket: FIN (lesson 11; observed: killed-process); a host without
+    # power sends nothing, and an idle connection has no timer (RFC 9293 3.5.1, 3.10.8)
+    assert expected(seed, "crash-idle-peer") == (tl.State.CLOSE_WAIT if q.kind == "exit" else tl.State.ESTABLISHED)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_keepalive_gives_up_one_interval_after_the_last_probe(seed):
+    q = posed(seed, "keepalive-gives-up")
+    # tcp_keepalive_timer: probes at idle, idle + intvl, ...; RST and ETIMEDOUT at the expiry after the last
+    # (observed: keepalive-dead-peer, 1 s + 3 x 1 s after the last segment heard)
+    assert expected(seed, "keepalive-gives-up") == pytest.approx(q.idle + q.probes * q.interval)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_rst_that_clears_a_half_open_connection_carries_the_servers_rcv_nxt(seed):
+    q = posed(seed, "half-open-reconnect")
+    # the challenge ACK is <SEQ=SND.NXT><ACK=RCV.NXT>; SYN-SENT answers it <SEQ=SEG.ACK><CTL=RST> (RFC 9293
+    # 3.10.7.3; observed: crash-reboot-reconnect, the RST's seq = the challenge ACK's ack); RCV.NXT counts the
+    # client's SYN and its m bytes (RFC 9293 3.4)
+    assert expected(seed, "half-open-reconnect") == (q.client_isn + 1 + q.m) % M
+
+
+def test_lesson_12_variants_take_every_kind_and_vary_the_settings():
+    assert {posed(seed, "crash-idle-peer").kind for seed in SEEDS} == {"exit", "crash", "reboot"}
+    assert len({(posed(seed, "keepalive-gives-up").idle, posed(seed, "keepalive-gives-up").probes) for seed in SEEDS}) >= 10
 
 
 def test_lesson_11_variants_vary_the_timeout_and_the_numbers():

@@ -95,3 +95,38 @@ def test_the_explorer_passes_an_orphans_settings_to_every_run():
     client = e.trace.states["client"]
     fw2 = next(t for t, s in client if s is tl.State.FIN_WAIT_2)
     assert client[-1] == (pytest.approx(fw2 + 5.0), tl.State.CLOSED)
+
+
+# ---------------------------------------------------------------- the failure explorer (lesson 12)
+def test_each_failure_kind_ends_the_survivors_connection_as_the_rfc_says():
+    """exit: FIN, then the survivor's data gets RST (an orphan, 3.6); crash: nothing answers, the
+    data is retransmitted until "timed out" (3.10.8); reboot: the data gets RST (3.10.7.1); a cable
+    that stays out: timed out, the unplugged side still ESTABLISHED (it sent nothing)."""
+    e = tl.explore_failure(client_isn=100, server_isn=300)
+    outcomes = {}
+    for kind in ("exit", "crash", "reboot", "link_down"):
+        e.failure_controls["kind"].value = kind
+        outcomes[kind] = (e.trace.outcomes["server"], e.trace.final_states["client"])
+    assert outcomes == {"exit": ("reset", tl.State.CLOSED), "crash": ("timed out", tl.State.CLOSED),
+                        "reboot": ("reset", tl.State.CLOSED), "link_down": ("timed out", tl.State.ESTABLISHED)}
+
+
+def test_a_cable_back_in_time_and_keepalive_reach_the_run():
+    e = tl.explore_failure(kind="link_down", back_after=3.0, client_isn=100, server_isn=300)
+    assert e.trace.outcomes == {"client": None, "server": None} and e.trace.delivered["client"] == b"d" * 100
+    e.failure_controls["kind"].value = "crash"
+    e.failure_controls["sends"].value = False
+    assert e.trace.outcomes["server"] is None  # idle, no keep-alive: the server never learns
+    e.failure_controls["keepalive"].value = True
+    probes = [tx for tx in e.trace.transmissions if tx.sender == "server" and tx.sent_at > 1]
+    assert [str(tx.segment) for tx in probes] == ["ACK seq=300 ack=101"] * 3 + ["RST seq=301"]
+    assert e.trace.outcomes["server"] == "timed out"
+
+
+def test_the_failure_explorer_refuses_what_it_cannot_show():
+    with pytest.raises(ValueError, match="kind"):
+        tl.explore_failure(kind="meteor")
+    with pytest.raises(ValueError, match="who"):
+        tl.explore_failure(who="router")
+    with pytest.raises(ValueError, match="at"):
+        tl.explore_failure(at=99.0)

@@ -22,9 +22,9 @@ def sent(trace, who=None, after=-1.0):
             if tx.sent_at > after and (who is None or tx.sender == who)]
 
 
-# --- a crash (power loss) and a reboot, two endpoints (RFC 9293 3.5.2, 3.10.7.1) --------------------------
+# --- a crash (power loss) and a reboot, two endpoints (RFC 9293 3.5.1, 3.10.7.1) --------------------------
 def test_an_idle_peer_notices_nothing_of_a_crash():
-    """3.5.2: the crashed side sends nothing; the other has a half-open connection for ever."""
+    """3.5.1: the crashed side sends nothing; the other has a half-open connection for ever."""
     trace = tl.simulate(OPEN + [("client", "crash", "ESTABLISHED+1")], **ISNS)
     assert len(trace.transmissions) == 3
     assert trace.final_states == {"client": S.CLOSED, "server": S.ESTABLISHED}
@@ -123,7 +123,7 @@ def test_bad_failure_steps_are_refused():
         tl.run_sockets([(0.0, "client", "reboot", 5)])
 
 
-# --- Hosts: half-open discovery (RFC 9293 3.5.2 figures 10-12, RFC 5961 4) ---------------------------------------
+# --- Hosts: half-open discovery (RFC 9293 3.5.1 figures 9-11, RFC 5961 4) ---------------------------------------
 HOST_OPEN = [(0.0, "server", "listen", 80),
              (0.0, "client", "connect", "server", 80, {"local_port": 40001, "name": "old"}),
              (0.2, "server", "accept", 80)]

@@ -536,7 +536,7 @@ def test_keepalive_to_a_live_peer_gets_an_ack_for_each_probe():
     assert results(record, "client")[-1] == ("recv", "EAGAIN", None)
 
 
-# --- a crash and a reboot (RFC 9293 3.5.2 half-open connections; RFC 5961 4; net/ipv4/tcp_ipv4.c
+# --- a crash and a reboot (RFC 9293 3.5.1 half-open connections; RFC 5961 4; net/ipv4/tcp_ipv4.c
 #     tcp_v4_send_reset; tcp_input.c tcp_rcv_synsent_state_process, tcp_validate_incoming, tcp_reset;
 #     net/ipv4/tcp.c tcp_abort for ss -K) ---
 

@@ -33,7 +33,7 @@ SETTINGS = _settings(EXAMPLES)
 ALL_SCENARIOS = sorted(tl.SCENARIOS)
 # Scenarios in which both sides close (or never open): with enough retries they must end closed.
 # Not "handshake" (nobody closes) and not "abort" (an RST is never retransmitted: if it is lost the
-# server stays ESTABLISHED, a half-open connection, RFC 9293 3.5.2).
+# server stays ESTABLISHED, a half-open connection, RFC 9293 3.5.1).
 CLOSING_SCENARIOS = [n for n in ALL_SCENARIOS if n not in ("handshake", "abort")]
 
 

@@ -34,7 +34,7 @@ from .words import Words, title
 LESSONS = {
     1: "01_segment_and_flags", 2: "02_three_way_handshake", 3: "03_why_three_way",
     4: "04_four_way_release", 5: "05_time_wait_2msl", 6: "06_state_machine", 7: "07_myths_and_facts",
-    10: "10_listen_queues_and_syn_flood", 11: "11_sockets_and_time_wait",
+    10: "10_listen_queues_and_syn_flood", 11: "11_sockets_and_time_wait", 12: "12_when_things_break",
 }
 DELAYS = (0.02, 0.03, 0.04, 0.05, 0.06, 0.08)  # small enough that the RTO never rises above its floor
 RTOS = (1.0, 1.5, 2.0)
@@ -960,4 +960,78 @@ def _syn_meets_time_wait(rng: random.Random, t: Words) -> Draft:
         hint=t("hint"),
         explanation=t("explanation"),
         given={"rcv_nxt": rcv_nxt, "snd_nxt": snd_nxt, "syn": syn_seq, "above": above, "seed": seed},
+    )
+
+
+# ---------------------------------------------------------------- lesson 12: when things break
+
+@question("crash-idle-peer", 12)
+def _crash_idle_peer(rng: random.Random, t: Words) -> Draft:
+    kind, at, delay = rng.choice(("exit", "crash", "reboot")), rng.choice((0.5, 1.0, 2.0, 5.0)), rng.choice(DELAYS)
+    later = rng.choice((600.0, 1800.0, 3600.0))
+    steps = OPEN + ([("client", "crash", f"ESTABLISHED+{at:g}"), ("client", "reboot", f"ESTABLISHED+{at + 3:g}")]
+                    if kind == "reboot" else [("client", kind, f"ESTABLISHED+{at:g}")])
+    trace = _run(steps, delay=delay, client_isn=_isn(rng), server_isn=_isn(rng))
+    opened = trace.first_time("server", State.ESTABLISHED)
+    expected = trace.state_at("server", opened + later)
+    traps = {s: t(f"trap.{s.name}") for s in (State.ESTABLISHED, State.CLOSE_WAIT, State.CLOSED) if s is not expected}
+    return Draft(
+        setting=t("setting", event=t(f"event.{kind}"), at=at, later=later, delay=delay),
+        asks=t("asks", later=later),
+        answer=StateName(expected, traps=traps),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"kind": kind, "at": at, "later": later, "delay": delay},
+    )
+
+
+@question("keepalive-gives-up", 12)
+def _keepalive_gives_up(rng: random.Random, t: Words) -> Draft:
+    idle, interval, probes = rng.choice((60, 300, 600, 7200)), rng.choice((5, 10, 30, 75)), rng.randint(2, 9)
+    delay = rng.choice(DELAYS)
+    trace = _run(OPEN + [("client", "crash", "ESTABLISHED+1")], delay=delay, keepalive=(idle, interval, probes),
+                 client_isn=_isn(rng), server_isn=_isn(rng))
+    heard = max(tx.arrived_at for tx in trace.transmissions if tx.sender == "client" and not tx.lost)
+    ended = next(h.time for h in trace.happenings if h.who == "server" and h.kind == "outcome")
+    if trace.outcomes["server"] != "timed out":
+        raise RuntimeError("keepalive-gives-up: the server's keep-alive must time out")
+    return Draft(
+        setting=t("setting", idle=idle, interval=interval, probes=probes),
+        asks=t("asks"),
+        answer=Number(round(ended - heard, 6), traps={
+            idle + (probes - 1) * interval: t("trap.last_probe"),
+            idle: t("trap.first_probe"),
+            probes * interval: t("trap.no_idle"),
+            idle + (probes + 1) * interval: t("trap.one_more"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"idle": idle, "interval": interval, "probes": probes, "delay": delay},
+    )
+
+
+@question("half-open-reconnect", 12)
+def _half_open_reconnect(rng: random.Random, t: Words) -> Draft:
+    seed, port, m = rng.randrange(10**6), rng.randint(40000, 60000), rng.randint(1, 3000)
+    calls = [(0.0, "server", "listen", 80), (0.0, "client", "connect", "server", 80, {"local_port": port, "name": "old"}),
+             (0.2, "server", "accept", 80), (0.3, "client", "send", "old", b"m" * m), (1.0, "client", "crash"),
+             (20.0, "client", "reboot"), (21.0, "client", "connect", "server", 80, {"local_port": port, "name": "new"})]
+    trace = run_sockets(calls, seed=seed).connection("old")
+    client_isn, server_isn = trace.transmissions[0].segment.seq, trace.transmissions[1].segment.seq
+    new_syn = next(tx.segment for tx in trace.transmissions if tx.sent_at >= 21.0)
+    rst = next((tx.segment for tx in trace.transmissions if tx.sender == "client" and tx.segment.has(Flags.RST)), None)
+    if rst is None or trace.outcomes["server"] != "reset":
+        raise RuntimeError("half-open-reconnect: the client's RST must reset the server's old connection")
+    return Draft(
+        setting=t("setting", port=port, m=m, client_isn=client_isn, server_isn=server_isn),
+        asks=t("asks"),
+        answer=Number(rst.seq, traps={
+            0: t("trap.zero"),
+            (server_isn + 1) % SEQ_MOD: t("trap.snd_nxt"),
+            (client_isn + m) % SEQ_MOD: t("trap.syn_counts"),
+            (new_syn.seq + 1) % SEQ_MOD: t("trap.new_syn"),
+        }),
+        hint=t("hint"),
+        explanation=t("explanation"),
+        given={"port": port, "m": m, "client_isn": client_isn, "server_isn": server_isn, "seed": seed},
     )

@@ -654,3 +654,72 @@ QUESTIONS.update({
                        "may be an old duplicate and gets an ACK of the old connection.",
     },
 })
+
+# ---------------------------------------------------------------- lesson 12: when things break
+QUESTIONS.update({
+    "crash-idle-peer": {
+        "title": "The server's state after its idle client goes away",
+        "setting": "A connection opens and neither application sends anything. {at:g} s after it opens, {event}. "
+                   "The server's application never calls close(), and neither side uses keep-alive. The one-way "
+                   "delay is {delay} s.",
+        "event.exit": "the client's process is killed (its host keeps running)",
+        "event.crash": "the client's host loses power and stays off",
+        "event.reboot": "the client's host loses power and is back up 3 s later",
+        "asks": "In which state is the server's side of the connection {later:g} s after it opened?",
+        "trap.ESTABLISHED": "that is where a server stays when nothing reaches it; but a killed process's kernel "
+                            "closes its socket as close() would, and sends a FIN.",
+        "trap.CLOSE_WAIT": "CLOSE-WAIT follows the peer's FIN; a host that loses power sends nothing at all, not "
+                           "even a FIN.",
+        "trap.CLOSED": "the server would close only if something told it to: an RST, or a timer; an idle "
+                       "connection has no timer without keep-alive, and nothing is sent to it.",
+        "hint": "What does each of the three put on the wire: a killed process (the kernel is alive), a host "
+                "without power, a host that has rebooted but was never sent anything? And does an idle connection "
+                "have any timer (RFC 9293 3.5.1, 3.10.8; lesson 12, sections 1 and 2)?",
+        "explanation": "A killed process's kernel sends a FIN, so the server enters CLOSE-WAIT and stays there until "
+                       "its own application closes. A host that loses power sends nothing, rebooted or not; with "
+                       "no data to send and no keep-alive the server never learns: its connection stays "
+                       "ESTABLISHED, half-open.",
+    },
+    "keepalive-gives-up": {
+        "title": "When keep-alive gives up on a dead peer",
+        "setting": "A Linux server has SO_KEEPALIVE with tcp_keepalive_time = {idle} s, tcp_keepalive_intvl = "
+                   "{interval} s and tcp_keepalive_probes = {probes}. The connection is idle, and shortly after it "
+                   "opens the client's host loses power for good.",
+        "asks": "How many seconds after the last segment the server received from the client is its application "
+                "told \"connection timed out\"?",
+        "trap.last_probe": "that is when the last probe is sent; Linux waits one more interval for its answer, and "
+                           "resets at the next expiry.",
+        "trap.first_probe": "that is the first probe; the connection is given up only after all probes have gone "
+                            "unanswered.",
+        "trap.no_idle": "the probes begin only after tcp_keepalive_time of silence.",
+        "trap.one_more": "after the last unanswered probe, the next expiry ends the connection; there is no extra "
+                         "interval after that.",
+        "hint": "net/ipv4/tcp_timer.c tcp_keepalive_timer: the first probe after the idle time, then one per "
+                "interval; at the expiry after the last probe, if none was answered, RST and ETIMEDOUT "
+                "(lesson 12, section 2).",
+        "explanation": "Keep-alive gives up at tcp_keepalive_time + tcp_keepalive_probes x tcp_keepalive_intvl after "
+                       "the peer was last heard: the probes go out at the idle time and every interval after, and "
+                       "the expiry after the last one resets the connection.",
+    },
+    "half-open-reconnect": {
+        "title": "The RST that clears a half-open connection",
+        "setting": "A client connected from port {port} to a server's port 80 (client ISN {client_isn}, server "
+                   "ISN {server_isn}) and sent {m} bytes, all acknowledged; the server sent nothing. Then the "
+                   "client's host lost power, and later rebooted; the server's side is still ESTABLISHED. The "
+                   "rebooted client connects again from port {port}. The server answers its SYN with an ACK of its "
+                   "old connection, and the client answers that ACK with RST.",
+        "asks": "What sequence number does the client's RST carry?",
+        "trap.zero": "seq=0 is for an RST that answers a segment without ACK; the server's challenge ACK has one.",
+        "trap.snd_nxt": "that is the server's own SND.NXT, the challenge ACK's seq; an RST takes the ack number "
+                        "of the segment it answers.",
+        "trap.new_syn": "the RST answers the server's ACK, not the client's own SYN: it takes that ACK's ack field.",
+        "trap.syn_counts": "the SYN takes a sequence number of its own: the server expects ISN + 1 + the bytes.",
+        "hint": "The challenge ACK carries <SEQ=SND.NXT><ACK=RCV.NXT> of the server's old connection; what is the "
+                "server's RCV.NXT after the client's SYN and its bytes? A client in "
+                "SYN-SENT answers an ACK that acknowledges nothing it sent with <SEQ=SEG.ACK><CTL=RST> (RFC 9293 "
+                "3.10.7.3; lesson 12, section 5).",
+        "explanation": "The RST's seq is the challenge ACK's ack, the server's old RCV.NXT: exactly the number the "
+                       "server expects, so it accepts the RST (even under RFC 5961) and aborts the old connection; "
+                       "the client's next SYN then finds only the listener.",
+    },
+})

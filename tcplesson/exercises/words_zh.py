@@ -545,3 +545,57 @@ QUESTIONS.update({
                        "SND.NXT + 65537 回答它；低于它的 SYN 可能是旧的重复报文段，换来一个旧连接的 ACK。",
     },
 })
+
+# ---------------------------------------------------------------- 第 12 课：出故障的时候
+QUESTIONS.update({
+    "crash-idle-peer": {
+        "title": "空闲的客户端消失之后，服务器处于什么状态",
+        "setting": "连接建立了，双方的应用程序都不发送任何东西。连接建立 {at:g} 秒后，{event}。服务器的应用程序从不调用 "
+                   "close()，双方都没有开启保活。单向传播时延是 {delay} 秒。",
+        "event.exit": "客户端的进程被杀死了（它的主机照常运行）",
+        "event.crash": "客户端主机断电，再也没有开机",
+        "event.reboot": "客户端主机断电，3 秒后重新启动",
+        "asks": "连接建立 {later:g} 秒后，服务器这一侧的连接处于什么状态？",
+        "trap.ESTABLISHED": "什么都收不到的服务器确实会停在这里；可是进程被杀死时内核还活着，它会像 close() 那样关闭套接字，"
+                            "发出 FIN。",
+        "trap.CLOSE_WAIT": "只有收到对方的 FIN 才会进入 CLOSE-WAIT；断电的主机什么也不发，连 FIN 也没有。",
+        "trap.CLOSED": "只有收到 RST 或者定时器到时，服务器才会关闭连接；没有保活的空闲连接没有任何定时器，也没有任何报文"
+                       "段发给它。",
+        "hint": "这三种情况各自往链路上发什么：被杀死的进程（内核还活着）、断电的主机、重启过但从没收到过报文段的主机？空闲"
+                "的连接有没有定时器（RFC 9293 第 3.5.1、3.10.8 节；第 12 课第 1、2 节）？",
+        "explanation": "进程被杀死时，内核发出 FIN，服务器进入 CLOSE-WAIT，并一直停在那里，直到它自己的应用程序关闭。断电"
+                       "的主机什么也不发，重启与否都一样；服务器既没有数据要发，也没有保活，就永远不会知道：它的连接停在 "
+                       "ESTABLISHED，成了半开连接。",
+    },
+    "keepalive-gives-up": {
+        "title": "保活什么时候放弃一个已经死掉的对方",
+        "setting": "一台 Linux 服务器开启了 SO_KEEPALIVE，tcp_keepalive_time = {idle} 秒，tcp_keepalive_intvl = {interval} "
+                   "秒，tcp_keepalive_probes = {probes}。连接是空闲的；连接建立后不久，客户端主机断电，再也没有开机。",
+        "asks": "从服务器最后一次收到客户端的报文段算起，过多少秒，服务器的应用程序会得到“连接超时”？",
+        "trap.last_probe": "这是发出最后一个探测报文的时刻；Linux 还要再等一个间隔看有没有应答，在下一次到时才重置连接。",
+        "trap.first_probe": "这是第一个探测报文；所有探测报文都得不到应答之后，连接才会被放弃。",
+        "trap.no_idle": "探测要在沉默了 tcp_keepalive_time 之后才开始。",
+        "trap.one_more": "最后一个探测报文得不到应答，下一次到时就结束连接，之后不会再多等一个间隔。",
+        "hint": "看内核 net/ipv4/tcp_timer.c 里的 tcp_keepalive_timer 函数：空闲时间到了发第一个探测报文，之后每隔一个间隔发"
+                "一个；最后一个发出之后的那次到时，如果都没有应答，就发 RST 并报告超时（第 12 课第 2 节）。",
+        "explanation": "从最后一次听到对方算起，保活在 tcp_keepalive_time + tcp_keepalive_probes × tcp_keepalive_intvl 时放弃："
+                       "探测报文在空闲时间到时发出，之后每个间隔一个，最后一个之后的那次到时重置连接。",
+    },
+    "half-open-reconnect": {
+        "title": "清除半开连接的那个 RST",
+        "setting": "客户端从 {port} 端口连接服务器的 80 端口（客户端的 ISN 是 {client_isn}，服务器的 ISN 是 {server_isn}），"
+                   "发送了 {m} 字节，全部得到确认；服务器什么也没发。后来客户端主机断电，又重新启动；服务器这一侧仍处于 "
+                   "ESTABLISHED。重启后的客户端又从 {port} 端口发起连接。服务器用旧连接的 ACK 回答它的 SYN，客户端再用 RST "
+                   "回答这个 ACK。",
+        "asks": "客户端这个 RST 的序号是多少？",
+        "trap.zero": "只有回答不带 ACK 的报文段时，RST 才用 seq=0；服务器的挑战 ACK 是带 ACK 的。",
+        "trap.snd_nxt": "这是服务器自己的 SND.NXT，也就是挑战 ACK 的序号；RST 取的是它所回答的那个报文段的确认号。",
+        "trap.new_syn": "这个 RST 回答的是服务器的 ACK，而不是客户端自己的 SYN：它取那个 ACK 的确认号。",
+        "trap.syn_counts": "SYN 自己也占一个序号：服务器期待的是 ISN + 1 再加上那些字节。",
+        "hint": "挑战 ACK 带的是服务器旧连接的 <SEQ=SND.NXT><ACK=RCV.NXT>；客户端的 SYN 和那些字节之后，服务器的 RCV.NXT "
+                "是多少？处于 SYN-SENT 的客户端收到一个不确认它所发任何东西"
+                "的 ACK 时，回答 <SEQ=SEG.ACK><CTL=RST>（RFC 9293 第 3.10.7.3 节；第 12 课第 5 节）。",
+        "explanation": "RST 的序号是挑战 ACK 的确认号，也就是服务器旧连接的 RCV.NXT：正好是服务器期待的序号，所以即使按 "
+                       "RFC 5961 它也会接受这个 RST，中止旧连接；客户端的下一个 SYN 就只会遇到监听套接字了。",
+    },
+})

@@ -110,7 +110,7 @@ class _Layout:
             for _, state in trace.states[who]:
                 widths[who].append(measure(labels.state_label(state, lang, sep=" "), fontsize, "bold", lang)[0] + 10)
             if trace.outcomes.get(who):
-                widths[who].append(measure(_outcome_text(trace.outcomes[who], lang), self.note_fs, "normal", lang)[0])
+                widths[who].append(measure(_outcome_text(trace.outcomes[who], lang), self.note_fs, "bold", lang)[0])
         for wait in self.rto:
             widths[wait["who"]].append(measure(wait["label"], self.note_fs, "normal", lang)[0])
         for bracket in self.time_wait:
