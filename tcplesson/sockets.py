@@ -29,6 +29,7 @@ from .host import Host, check_port
 from .hostrun import CALL, HostRun, packet_of
 from .link import Link
 from .nettrace import NetworkTrace
+from .scenarios import FAILURES
 from .segment import Segment
 from .sysctl import Sysctls
 from .trace import Happening
@@ -52,7 +53,6 @@ CALLS = {
     "link_down": ((), ()),
     "link_up": ((), ()),
 }
-FAILURES = ("crash", "reboot", "link_down", "link_up")
 
 
 def run_sockets(calls, *, hosts=None, sysctls=None, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
