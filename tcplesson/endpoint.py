@@ -16,6 +16,7 @@ from collections import deque
 
 from . import records
 from ._check import check_bytes, check_choice, check_int_range, check_number
+from .linux_timers import ATO_MIN, MAX_QUICKACKS, RTO_MAX, TICK, LinuxTimers
 from .segment import MAX_WINDOW, SEQ_MOD, Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
 from .states import State
 from .table import ACTIONS, HANDSHAKES, allowed_states, lookup_table
@@ -25,12 +26,12 @@ FIN, SYN, RST, ACK = int(Flags.FIN), int(Flags.SYN), int(Flags.RST), int(Flags.A
 F_SYN, F_ACK, F_RST = Flags.SYN, Flags.ACK, Flags.RST
 F_SYN_ACK, F_FIN_ACK, F_PSH_ACK, F_RST_ACK = (Flags.SYN | Flags.ACK, Flags.FIN | Flags.ACK,
                                               Flags.PSH | Flags.ACK, Flags.RST | Flags.ACK)
-RTO_MAX = 120.0  # Linux's TCP_RTO_MAX; RFC 6298 (2.5) allows any maximum of at least 60 s
 ISN_CLOCK_HZ = 250_000  # RFC 9293 section 3.4.1: the ISN clock ticks every 4 microseconds
 INVALID_ACK_INTERVAL = 0.5  # Linux's tcp_invalid_ratelimit: answers to unacceptable segments
 TS_CLOCK_HZ = 1000  # RFC 7323 5.4 asks for 1 ms to 1 s per tick; Linux's TSval counts milliseconds
 PAWS_WINDOW = 1  # Linux include/net/tcp.h TCP_PAWS_WINDOW: a TSval this much older still passes
 _INF = float("inf")
+SLACK = 1e-9  # seconds: rounding error allowed when a time budget is compared with a sum of timeouts
 # The per-segment paths below write seq_lt/seq_le/seq_diff/seq_add (segment.py) out as arithmetic
 # on the 32-bit circle: seq_add(a, n) is (a + n) % SEQ_MOD, seq_lt(a, b) is
 # (a - b + _HALF) % SEQ_MOD < _HALF, seq_le the same with <=.
@@ -114,7 +115,8 @@ class Endpoint:
     timeout and its floor, doubled on each expiry; ``max_retries`` retransmissions before giving up;
     ``msl`` the maximum segment lifetime; ``time_wait`` the TIME-WAIT length (default 2*msl, 0 for
     none); ``handshake`` "three-way" or the "two-way" counterfactual; ``delayed_ack`` how long an
-    ACK for data or FIN may wait for a segment to ride on (0: never, as the RFC's default here);
+    ACK for data or FIN may wait for a segment to ride on (0: never, as the RFC's default here;
+    "linux": Linux's quick-ack and pingpong modes, see linux_timers.py);
     ``mss`` the largest payload; ``auto_read`` whether the application reads everything at once;
     ``isn_clock`` False is the counterfactual in which every connection reuses the same ISN;
     ``fin_timeout`` how long a close()d socket waits in FIN-WAIT-2 for the peer's FIN (None: for
@@ -128,7 +130,10 @@ class Endpoint:
     ``linux_checks`` True: Linux's stricter answers where RFC 9293 leaves a choice: an RST inside the
     window but not at RCV.NXT gets a challenge ACK instead of resetting (RFC 5961 3.2), and a new
     SYN for a half-open passive connection resets it (tcp_check_req); the RFC-first default resets
-    on any RST in the window and returns the half-open connection to LISTEN.
+    on any RST in the window and returns the half-open connection to LISTEN; ``linux_timers`` None
+    (retransmissions counted, ``max_retries``, from a floor of ``rto``) or a LinuxTimers (True: its
+    defaults): Linux's time budgets, linear SYN retries, 200 ms floor and TCP_USER_TIMEOUT, where
+    ``rto`` is only the initial RTO and ``max_retries`` counts only a passive SYN,ACK's retries.
     """
 
     # Slots, not an instance dict: a host makes an Endpoint per arriving SYN, and with this many
@@ -140,14 +145,15 @@ class Endpoint:
                  "_ack_owed", "_held", "_last_invalid_ack", "retries", "rto", "srtt", "rttvar",
                  "fin_timeout", "orphan_retries", "released", "rd_shut", "_fw2_at",
                  "timestamps", "ts_offset", "ts_ok", "ts_recent", "keepalive", "_ka_at", "_ka_probes",
-                 "_last_heard", "probes_answered", "linux_checks")
+                 "_last_heard", "probes_answered", "linux_checks", "timers", "linux_acks", "_rtx_since",
+                 "_ato", "_quick", "_pingpong", "_retries1_noted", "challenge_limit")
 
     def __init__(self, name: str = "endpoint", *, isn: int = 0, rto: float = 1.0, max_retries: int = 6,
                  msl: float = 120.0, time_wait: float | None = None, handshake: str = "three-way",
                  delayed_ack: float = 0.0, mss: int = 1460, auto_read: bool = True,
                  isn_clock: bool = True, fin_timeout: float | None = None,
                  orphan_retries: int | None = None, timestamps: bool = False, ts_offset: int = 0,
-                 keepalive: tuple | None = None, linux_checks: bool = False) -> None:
+                 keepalive: tuple | None = None, linux_checks: bool = False, linux_timers=None) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a string, got {type(name).__name__}")
         self.name = name
@@ -157,7 +163,8 @@ class Endpoint:
         self.msl = check_number("msl", msl, low=0.0)
         self.time_wait = 2 * self.msl if time_wait is None else check_number("time_wait", time_wait, low=0.0)
         self.handshake = check_choice("handshake", handshake, HANDSHAKES)
-        self.delayed_ack = check_number("delayed_ack", delayed_ack, low=0.0)
+        self.linux_acks = delayed_ack == "linux"
+        self.delayed_ack = 0.0 if self.linux_acks else check_number("delayed_ack", delayed_ack, low=0.0)
         self.mss = check_int_range("mss", mss, 1, MAX_WINDOW)
         self.auto_read = bool(auto_read)
         self.isn_clock = bool(isn_clock)
@@ -167,6 +174,8 @@ class Endpoint:
         self.ts_offset = check_int_range("ts_offset", ts_offset, 0, SEQ_MOD - 1)
         self.keepalive = check_keepalive(keepalive)
         self.linux_checks = bool(linux_checks)
+        self.timers = LinuxTimers.of(linux_timers)
+        self.challenge_limit = None  # a Host's ChallengeAckLimit, shared by its connections
         self._table = lookup_table(handshake)
         self._rules = _RULES[self.handshake]
 
@@ -386,9 +395,11 @@ class Endpoint:
         self._begin(now)
         if self._delack_at is not None and self._delack_at <= now:
             self.log.append(records.TimerFired(now, "delayed_ack"))
+            if self._pingpong:  # tcp_delack_timer_handler: "Delayed ACK missed: leave pingpong mode"
+                self._pingpong, self._ato = False, ATO_MIN
             self._send(now, F_ACK, self.snd_nxt)
         if self._rtx_at is not None and self._rtx_at <= now:
-            if self.retries >= self._retry_limit():
+            if self._gives_up(now):
                 self.log.append(records.TimerFired(now, "give_up"))
                 passive_half_open = self.state is SYN_RECEIVED and self.passive
                 self._run(now, "give_up_passive" if passive_half_open else "give_up")
@@ -430,12 +441,34 @@ class Endpoint:
         self._ka_probes += 1
         self._ka_at = now + interval
 
+    def _gives_up(self, now: float) -> bool:
+        """The retransmission timer expired: is it time to give up rather than send again?"""
+        timers = self.timers
+        if timers is None:
+            return self.retries >= self._retry_limit()
+        if self.state is SYN_RECEIVED and self.passive:
+            return self.retries >= self.max_retries  # Linux's request socks count (reqsk_timer_handler)
+        if not self.retries:
+            return False
+        if self.state is SYN_SENT or self.state is SYN_RECEIVED:  # tcp_write_timeout
+            limit = timers.syn_retries + (timers.syn_linear_timeouts if self.state is SYN_SENT else 0)
+            return self.retries >= limit or self._spent(now, timers.budget(timers.syn_retries, self.rto_initial))
+        if not self._retries1_noted and self._spent(now, timers.budget(timers.retries1, timers.rto_min)):
+            self._retries1_noted = True  # where Linux asks for a new route (__dst_negative_advice)
+            self.log.append(records.TimerFired(now, "retries1"))
+        return self._spent(now, timers.budget(self._retry_limit(), timers.rto_min))
+
+    def _spent(self, now: float, budget: float) -> bool:
+        """Has ``budget`` passed since the first retransmission? (Linux counts whole jiffies; a sum of
+        float timeouts may fall a rounding error short, which must not cost one more retransmission.)"""
+        return now - self._rtx_since >= budget - SLACK
+
     def _retry_limit(self) -> int:
         """Retransmissions allowed before giving up: an orphan's are tcp_orphan_retries
         (net/ipv4/tcp_timer.c tcp_write_timeout and tcp_orphan_retries, where 0 means 8 while the
         RTO is below TCP_RTO_MAX and 0 once it has reached it)."""
         if not self.released or self.orphan_retries is None:
-            return self.max_retries
+            return self.max_retries if self.timers is None else self.timers.retries2
         if self.orphan_retries == 0 and self.rto < RTO_MAX:
             return ORPHAN_RETRIES_ALIVE
         return self.orphan_retries
@@ -520,6 +553,11 @@ class Endpoint:
         self._ka_probes = 0  # keep-alive probes sent since the peer was last heard
         self._last_heard = self._now  # when a segment last arrived
         self.probes_answered = 0  # keep-alive probes the peer answered
+        self._rtx_since: float | None = None  # the first SYN, or the first retransmission (Linux's retrans_stamp)
+        self._retries1_noted = False
+        self._ato = 0.0  # Linux's icsk_ack.ato: 0 until data arrives
+        self._quick = 0  # ACKs still to send at once (quick-ack mode)
+        self._pingpong = False  # interactive mode: ACKs wait for the delayed-ACK timer
 
     def _choose_iss(self, now: float) -> int:
         if self._t0 is None:
@@ -672,6 +710,7 @@ class Endpoint:
         if sample is not None:
             self._rtt_sample(sample)
         self.retries = 0
+        self._rtx_since = None
         self.rto = self._computed_rto()
         self._rtx_at = now + self.rto if queue else None
         if self._unsent or self._fin_pending:
@@ -686,8 +725,11 @@ class Endpoint:
             self.srtt = 0.875 * self.srtt + 0.125 * r
 
     def _computed_rto(self) -> float:
+        """RFC 6298 2.3 with its 1 s floor (``rto``), or Linux's SRTT + max(4 RTTVAR, 200 ms) (__tcp_set_rto)."""
         if self.srtt is None:
             return self.rto_initial
+        if self.timers is not None:
+            return min(RTO_MAX, self.srtt + max(self.timers.rto_min, 4 * self.rttvar))
         return min(RTO_MAX, max(self.rto_initial, self.srtt + max(0.001, 4 * self.rttvar)))
 
     def _drop(self, now: float, seg: Segment, reason: str) -> None:
@@ -759,6 +801,7 @@ class Endpoint:
         self.snd_nxt = seq_add(self.iss, 1)
 
     def _do_syn(self, now: float, seg) -> None:
+        self._rtx_since = now  # tcp_connect: the SYN's time budget starts with the first SYN
         self._send(now, F_SYN, self.iss)
         self.snd_nxt = (self.iss + 1) % SEQ_MOD
 
@@ -784,17 +827,44 @@ class Endpoint:
 
     def _do_ack(self, now: float, seg) -> None:
         self._ack_owed = True
+        if self.linux_acks:
+            return self._linux_ack(now, seg)
         if self.delayed_ack > 0 and self._delack_at is None:
             self._delack_at = now + self.delayed_ack
+
+    def _linux_ack(self, now: float, seg: Segment) -> None:
+        """At once in quick-ack mode, else when the delayed-ACK timer fires (linux_timers.py)."""
+        if seg.payload and not self._ato:  # tcp_event_data_recv: the first data starts quick-ack mode
+            self._ato, self._quick = ATO_MIN, MAX_QUICKACKS
+        if int(seg.flags) & FIN:
+            self._pingpong = True  # tcp_fin: inet_csk_enter_pingpong_mode
+        elif seg.payload and self._quick and not self._pingpong:
+            self._quick -= 1
+            return  # no timer: _finish sends the ACK now
+        if self._delack_at is None:
+            self._delack_at = now + (self._ato or TICK)
 
     def _do_ack_now(self, now: float, seg) -> None:
         self._send(now, F_ACK, self.snd_nxt)
 
     def _do_ack_limited(self, now: float, seg: Segment) -> None:
-        if now - self._last_invalid_ack < INVALID_ACK_INTERVAL:
-            return self._drop(now, seg, "unacceptable; not answered: one such ACK per 0.5 s at most")
-        self._last_invalid_ack = now
+        if not self._rate_limited(now, seg):
+            self._send(now, F_ACK, self.snd_nxt)
+
+    def _do_challenge_ack(self, now: float, seg: Segment) -> None:
+        if self._rate_limited(now, seg):
+            return
+        if self.challenge_limit is not None and not self.challenge_limit.take(now):
+            return self._drop(now, seg, "no challenge ACK: the host's tcp_challenge_ack_limit for this second is spent")
         self._send(now, F_ACK, self.snd_nxt)
+
+    def _rate_limited(self, now: float, seg: Segment) -> bool:
+        """Linux's tcp_oow_rate_limited: one answer to such segments per tcp_invalid_ratelimit (0.5 s)."""
+        if now - self._last_invalid_ack < INVALID_ACK_INTERVAL:
+            self._drop(now, seg, "unacceptable; not answered: one such ACK per 0.5 s at most")
+            return True
+        self._last_invalid_ack = now
+        return False
 
     def _do_deliver(self, now: float, seg: Segment) -> None:
         if seg.payload:
@@ -831,12 +901,20 @@ class Endpoint:
 
     def _do_retransmit(self, now: float, seg) -> None:
         self.retries += 1
-        self.rto = min(RTO_MAX, self.rto * 2)
+        timers = self.timers
+        if timers is None or self.state is not SYN_SENT or self.retries > timers.syn_linear_timeouts:
+            self.rto = min(RTO_MAX, self.rto * 2)  # else Linux's linear SYN retries (tcp_retransmit_timer)
+        if self._rtx_since is None:
+            self._rtx_since = now
         entry = self._rtx_queue[0]
         old = entry[0]
         entry[2] = True
         self._send(now, old.flags, old.seq, old.payload, retransmission=True)
-        self._rtx_at = now + self.rto
+        wait = self.rto
+        if timers is not None and timers.user_timeout:
+            # tcp_clamp_rto_to_user_timeout: the last timer ends when TCP_USER_TIMEOUT does
+            wait = max(0.0, min(wait, self._rtx_since + timers.user_timeout - now))
+        self._rtx_at = now + wait
 
     def _do_start_2msl(self, now: float, seg) -> None:
         self._tw_at = now + self.time_wait

@@ -23,13 +23,15 @@ from __future__ import annotations
 import errno
 import hashlib
 import ipaddress
+import random
 from typing import NamedTuple
 
 from . import records, syncookies
-from ._check import check_int_range
+from ._check import check_int_range, check_number
 from .endpoint import CLOSED, FIN_WAIT_2, LISTEN, SYN_RECEIVED, TIME_WAIT, Endpoint, ProtocolError, reset_for
 from .segment import SEQ_MOD, Flags, Packet, Segment, seq_add
 from .states import State
+from .linux_timers import LinuxTimers
 from .sysctl import Sysctls
 
 _SYN, _ACK, _RST, _FIN = int(Flags.SYN), int(Flags.ACK), int(Flags.RST), int(Flags.FIN)
@@ -78,13 +80,43 @@ class HostRecord(NamedTuple):
     rec: object
 
 
+class ChallengeAckLimit:
+    """A host's budget of RFC 5961 challenge ACKs per second (RFC 5961 7; net/ipv4/tcp_input.c
+    tcp_send_challenge_ack). Each second it is drawn at random between half the limit and one and a
+    half times it, so that an off-path attacker cannot count the ACKs to learn a connection's numbers
+    (CVE-2016-5696); the default limit, 2^31 - 1 since Linux 6.0, means none."""
+
+    NO_LIMIT = 2**31 - 1
+
+    def __init__(self, limit: int, secret: bytes) -> None:
+        self.limit = limit
+        self._rng = random.Random(secret)
+        self._second: int | None = None
+        self._left = 0
+
+    def take(self, now: float) -> bool:
+        """May a challenge ACK go out at ``now``? (Counts it if so.)"""
+        if self.limit == self.NO_LIMIT:
+            return True
+        second = int(now)
+        if second != self._second:
+            half = (self.limit + 1) >> 1
+            self._second, self._left = second, self._rng.randint(half, max(half, self.limit + half - 1))
+        if self._left > 0:
+            self._left -= 1
+            return True
+        return False
+
+
 class Listener:
     """A listening socket: its port, its limit, and its two queues (oldest first)."""
 
-    def __init__(self, port: int, backlog: int, somaxconn: int, reuse: bool = False, keepalive: bool = False) -> None:
+    def __init__(self, port: int, backlog: int, somaxconn: int, reuse: bool = False, keepalive: bool = False,
+                 user_timeout: float = 0.0) -> None:
         self.port = port
         self.reuse = reuse  # SO_REUSEADDR (sk_reuse), inherited by the connections it accepts
         self.keepalive = keepalive  # SO_KEEPALIVE, inherited too (sk_clone_lock copies the socket's flags)
+        self.user_timeout = user_timeout  # TCP_USER_TIMEOUT, inherited (inet_csk_clone_lock copies icsk)
         self.backlog = backlog
         # net/socket.c __sys_listen: the backlog is capped at somaxconn; it is sk_max_ack_backlog
         self.limit = min(backlog, somaxconn)
@@ -119,13 +151,15 @@ class Host:
     """The socket layer of one host: listeners with their queues and connections by 4-tuple.
 
     ``address`` an IPv4 or IPv6 address as text; ``sysctls`` a Sysctls or a dict of overrides of
-    the Linux defaults; ``seed`` makes ISNs and the SYN-cookie secret reproducible. The other
-    keywords go to every Endpoint the Host creates (see Endpoint).
+    the Linux defaults; ``seed`` makes ISNs and the SYN-cookie secret reproducible;
+    ``linux_timers`` False gives its connections the RFC model's counted retries (tcp_syn_retries,
+    tcp_synack_retries, tcp_retries2 as counts from a 1 s floor) instead of Linux's time budgets
+    (linux_timers.py). The other keywords go to every Endpoint the Host creates (see Endpoint).
     """
 
     def __init__(self, name: str, address: str, *, sysctls=None, seed: int = 0, rto: float = 1.0,
                  msl: float = 120.0, time_wait: float | None = None, delayed_ack: float = 0.0,
-                 mss: int = 1460) -> None:
+                 mss: int = 1460, linux_timers: bool = True) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a host's name must be a non-empty string, got {name!r}")
         self.name = name
@@ -136,6 +170,8 @@ class Host:
         self._secret = hashlib.blake2b(f"{self._seed} {name}".encode(), digest_size=16).digest()
         self._options = dict(rto=rto, msl=msl, time_wait=time_wait, delayed_ack=delayed_ack, mss=mss)
         Endpoint("check", **self._options)  # the options are checked once, here
+        self.linux_timers = bool(linux_timers)
+        self.challenge_acks = ChallengeAckLimit(self.sysctls.tcp_challenge_ack_limit, self._secret)
         self.listeners: dict[int, Listener] = {}
         self._perturb: dict[tuple, int] = {}  # destination -> table_perturb (__inet_hash_connect)
         self.keepalive_used = False  # some socket of this host has had SO_KEEPALIVE
@@ -151,30 +187,35 @@ class Host:
 
     # ------------------------------------------------------------------ socket calls
     def listen(self, now: float, port: int, backlog: int = 128, *, reuseaddr: bool = False,
-               keepalive: bool = False) -> None:
+               keepalive: bool = False, user_timeout: float = 0.0) -> None:
         """bind() and listen(): take connections on ``port``; at most min(backlog, somaxconn) (+1)
         wait in each queue. ``reuseaddr`` is SO_REUSEADDR: bind() then succeeds beside connections on
         the port that have it too (those of an earlier listener that set it, in TIME-WAIT or not).
-        ``keepalive`` is SO_KEEPALIVE, which the accepted connections inherit (tcp_keepalive_* sysctls)."""
+        ``keepalive`` is SO_KEEPALIVE and ``user_timeout`` TCP_USER_TIMEOUT (in seconds; 0 off), which
+        the accepted connections inherit."""
         port = check_port("port", port)
         backlog = check_int_range("backlog", backlog, 0, 2**31 - 1)
+        user_timeout = self._user_timeout(user_timeout)
         if port in self.listeners:
             raise ProtocolError(f"can't listen() on port {port} of {self.name}: it is listening already")
         self._bind(port, bool(reuseaddr))
-        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn, bool(reuseaddr), bool(keepalive))
+        self.listeners[port] = Listener(port, backlog, self.sysctls.somaxconn, bool(reuseaddr), bool(keepalive),
+                                        user_timeout)
         self._queues(now, self.listeners[port])
 
     def connect(self, now: float, address: str, port: int, *, local_port: int | None = None,
-                reuseaddr: bool = False, keepalive: bool = False) -> tuple:
+                reuseaddr: bool = False, keepalive: bool = False, user_timeout: float = 0.0) -> tuple:
         """connect(): a SYN from ``local_port`` (bind() first, with SO_REUSEADDR if ``reuseaddr``) or
         from an ephemeral port whose 4-tuple is free; returns the connection's 4-tuple.
-        ``keepalive`` is SO_KEEPALIVE (probes after tcp_keepalive_time idle seconds).
+        ``keepalive`` is SO_KEEPALIVE (probes after tcp_keepalive_time idle seconds),
+        ``user_timeout`` TCP_USER_TIMEOUT in seconds (0: off).
 
         A 4-tuple still in TIME-WAIT is taken over when that connection used timestamps: always for
         a port bound by the application, after tcp_tw_reuse_delay with tcp_tw_reuse for an ephemeral
         one (net/ipv4/tcp_ipv4.c tcp_twsk_unique); else the port is not free (EADDRNOTAVAIL).
         """
         address, port = check_address(address), check_port("port", port)
+        user_timeout = self._user_timeout(user_timeout)
         if local_port is None:
             local = self._ephemeral_port(now, address, port)
         else:
@@ -190,7 +231,8 @@ class Host:
             isn = next_incarnation_isn(old)
             self._event(now, "TIME-WAIT taken over by connect()", conn, f"ISN {isn}")
             self._forget(now, conn)
-        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn, keepalive=keepalive)
+        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_syn_retries, isn=isn, keepalive=keepalive,
+                                  user_timeout=user_timeout)
         self.sides[conn] = "client"
         self.reuse[conn] = bool(reuseaddr) and local_port is not None
         endpoint.connect(now)
@@ -359,7 +401,7 @@ class Host:
             reply = Segment.unchecked(_F_SYN_ACK, cookie, seq_add(seg.seq, 1), seg.window, b"")
             return self._stateless(now, conn, "server", reply, "cookie sent")
         endpoint = self._endpoint(conn, now, max_retries=sysctls.tcp_synack_retries, isn=isn,
-                                  keepalive=listener.keepalive)
+                                  keepalive=listener.keepalive, user_timeout=listener.user_timeout)
         self.sides[conn] = "server"
         self.reuse[conn] = listener.reuse
         endpoint.listen(now)
@@ -380,7 +422,8 @@ class Host:
         if listener.accept_queue_full():  # tcp_v4_syn_recv_sock fails: the ACK is dropped
             self._event(now, "ACK dropped (accept queue full)", conn, str(seg))
             return True
-        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_retries2, keepalive=listener.keepalive)
+        endpoint = self._endpoint(conn, now, max_retries=self.sysctls.tcp_retries2, keepalive=listener.keepalive,
+                                  user_timeout=listener.user_timeout)
         self.sides[conn] = "server"
         self.reuse[conn] = listener.reuse
         endpoint.listen(now)
@@ -501,8 +544,23 @@ class Host:
         if seg is not None:
             self.log.append(HostRecord(conn, side, records.Sent(now, seg, False)))
 
+    def _user_timeout(self, value) -> float:
+        value = check_number("user_timeout", value, low=0.0)
+        if value and not self.linux_timers:
+            raise ValueError(f"user_timeout (TCP_USER_TIMEOUT) is one of Linux's timers; {self.name} was made "
+                             f"with linux_timers=False")
+        return value
+
+    def _timers(self, user_timeout: float) -> LinuxTimers | None:
+        """Linux's give-up rules with this host's sysctls (net/ipv4/tcp_timer.c), or None for counted retries."""
+        if not self.linux_timers:
+            return None
+        s = self.sysctls
+        return LinuxTimers(s.tcp_syn_retries, s.tcp_syn_linear_timeouts, s.tcp_retries1, s.tcp_retries2,
+                           s.tcp_rto_min_us / 1e6, user_timeout)
+
     def _endpoint(self, conn: tuple, now: float, *, max_retries: int, isn: int | None = None,
-                  keepalive: bool = False) -> Endpoint:
+                  keepalive: bool = False, user_timeout: float = 0.0) -> Endpoint:
         sysctls = self.sysctls
         probing = (sysctls.tcp_keepalive_time, sysctls.tcp_keepalive_intvl, sysctls.tcp_keepalive_probes)
         self.keepalive_used = self.keepalive_used or keepalive
@@ -510,7 +568,9 @@ class Host:
         endpoint = Endpoint(self.name, isn=self._isn(conn, now) if isn is None else isn, max_retries=max_retries,
                             fin_timeout=sysctls.tcp_fin_timeout, orphan_retries=sysctls.tcp_orphan_retries,
                             timestamps=bool(sysctls.tcp_timestamps), ts_offset=self._ts_offset(peer),
-                            keepalive=probing if keepalive else None, linux_checks=True, **self._options)
+                            keepalive=probing if keepalive else None, linux_checks=True,
+                            linux_timers=self._timers(user_timeout), **self._options)
+        endpoint.challenge_limit = self.challenge_acks
         self.tcbs[conn] = endpoint
         return endpoint
 

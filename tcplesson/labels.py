@@ -112,7 +112,25 @@ _EN = {
     "action.assume_acked": "",
     "action.ack": "snd ACK",
     "action.ack_now": "snd ACK",
+    "loss.lost": "(lost)",
+    "loss.delay": "the {segment} again {linux:.0f} ms after it on Linux, {model:.0f} ms in the model: {cause}",
+    "loss.cause.tlp": "Linux sent it as a tail loss probe, 2 SRTT + 200 ms after the FIN (RFC 8985, "
+                      "tcp_schedule_loss_probe); the model's RTO is SRTT + 200 ms",
+    "loss.cause.jiffies": "the same 1 s timer; Linux's fires on a 4 ms jiffy, a little late",
+    "loss.cause.unknown": "no known cause",
+    "loss.cause.tick": "the delayed-ACK timer fires at the next 4 ms tick (no data came before the FIN): "
+                       "anywhere from 0 to 4 ms on Linux, 4 ms in the model",
+    "loss.known.synack_tie": "both 1 s timers are due together. Linux's 4 ms jiffies let them fire in one tick, "
+                             "the request's first: its SYN,ACK completes the handshake, and the client's repeated "
+                             "SYN then gets one more SYN,ACK, which the client answers with a challenge ACK. In the "
+                             "model the client's timer is 10 us earlier, so its SYN reaches the server at the very "
+                             "moment the server's timer is due and is answered first: that SYN,ACK replaces the "
+                             "timer's one (one SYN,ACK and one ACK fewer)",
+    "loss.ack_delay": "the {segment} of the FIN {linux:.0f} ms after it on Linux, {model:.0f} ms in the model: {cause}",
+    "loss.same": "the same, but for the differences named",
+    "loss.different": "DIFFERENT",
     "action.ack_limited": "snd ACK",
+    "action.challenge_ack": "challenge ACK",
     "action.deliver": "",
     "action.hold": "",
     "action.data": "snd data",

@@ -112,7 +112,24 @@ ZH = {
     "action.assume_acked": "",
     "action.ack": "发 ACK",
     "action.ack_now": "发 ACK",
+    "loss.lost": "（丢失）",
+    "loss.delay": "{segment} 在 Linux 上隔 {linux:.0f} ms 重发，模型里隔 {model:.0f} ms：{cause}",
+    "loss.cause.tlp": "Linux 发的是尾部丢失探测（TLP），在 FIN 之后 2 SRTT + 200 ms（RFC 8985，"
+                      "tcp_schedule_loss_probe）；模型用的是 RTO，SRTT + 200 ms",
+    "loss.cause.jiffies": "同一个 1 s 定时器；Linux 的定时器按 4 ms 的 jiffy 触发，会稍晚一点",
+    "loss.cause.unknown": "原因不明",
+    "loss.cause.tick": "延迟确认定时器在下一个 4 ms 的时钟节拍触发（FIN 之前没有收到过数据）：Linux 上在 0 到 4 ms "
+                       "之间，模型里正好 4 ms",
+    "loss.known.synack_tie": "两个 1 s 定时器同时到期。Linux 的定时器以 4 ms 的 jiffy 为单位，两者在同一个节拍里触发，"
+                             "请求的定时器先走：它重发的 SYN,ACK 完成了握手；客户端重发的 SYN 随后又换来一个 SYN,ACK，"
+                             "客户端用一个挑战 ACK 回答它。模型里客户端的定时器早 10 微秒，它的 SYN 到达服务器时恰好"
+                             "是服务器定时器到期的那一刻，先被处理：回答它的 SYN,ACK 顶替了定时器的那个（少一个 "
+                             "SYN,ACK、少一个 ACK）",
+    "loss.ack_delay": "确认 FIN 的 {segment} 在 Linux 上隔 {linux:.0f} ms 发出，模型里隔 {model:.0f} ms：{cause}",
+    "loss.same": "相同，只有下面列出的差别",
+    "loss.different": "不同",
     "action.ack_limited": "发 ACK",
+    "action.challenge_ack": "发挑战 ACK",
     "action.deliver": "",
     "action.hold": "",
     "action.data": "发数据",

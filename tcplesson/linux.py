@@ -6,11 +6,14 @@ and, call by call, the model steps that mean the same. ``simulate_linux`` runs t
 model with settings that make it behave like Linux where Linux departs from the bare RFC:
 
 * ``time_wait=60``: Linux holds TIME-WAIT for 60 s (TCP_TIMEWAIT_LEN), not 2*MSL = 240 s.
-* ``delayed_ack=0.04``: Linux delays a lone ACK (40 ms is its nominal minimum, TCP_ATO_MIN), so a
-  server that closes right after reading end-of-file sends its FIN with the ACK on it: three
-  segments close the connection, not four. Any value between the application's reaction time
-  (well under a millisecond here) and the scripts' pauses (0.1 s or more) gives the same segments;
-  the timing differs (the 6.18 kernel of the shipped captures sent the ACK of a FIN after 2-4 ms).
+* ``delayed_ack="linux"``: Linux's quick-ack and pingpong modes (linux_timers.py): the first data
+  is ACKed at once, a FIN puts the connection in pingpong mode, and its ACK waits for the
+  delayed-ACK timer, which before any data has arrived fires at the next tick (4 ms at HZ=250; the
+  shipped captures show 2-4 ms). So a server that closes right after reading end-of-file sends its
+  FIN with the ACK on it: three segments close the connection, not four; one that closes 0.1 s
+  later has sent a lone ACK first.
+* ``linux_timers=True``: Linux's give-up rules (time budgets from tcp_syn_retries and tcp_retries2,
+  1 s linear SYN retries) and its 200 ms RTO floor (linux_timers.py).
 * ``delay=1e-5``: loopback answers a SYN in about 10 microseconds.
 * ``mss=65495``: what Linux announces on loopback (MTU 65536 - 40 bytes of headers).
 
@@ -30,7 +33,7 @@ from . import labels
 from .states import State
 from .trace import SIDES, Trace, columns, pad
 
-LINUX = dict(delay=1e-5, time_wait=60.0, delayed_ack=0.04, mss=65495, rto=1.0)
+LINUX = dict(delay=1e-5, time_wait=60.0, delayed_ack="linux", linux_timers=True, mss=65495, rto=1.0)
 
 # The socket calls a script may make (capture.py carries them out).
 SOCKET_CALLS = ("listen", "connect", "connect_self", "accept", "send", "recv", "recv_eof", "wait_readable",
@@ -42,7 +45,7 @@ class Call(NamedTuple):
 
     ``expect`` names the error the call must end with ("ECONNREFUSED", "ECONNRESET"), if any.
     ``look`` False: no ``ss`` after this call, because the next one must follow at once (running
-    ss takes milliseconds, long enough for a delayed ACK to go out alone).
+    ss takes milliseconds, long enough for the delayed ACK of a FIN to go out alone).
     """
 
     who: str

@@ -265,6 +265,16 @@ def finish(lab: Lab, data: bytes, head: dict, tail: dict, out_dir: Path) -> dict
     return record
 
 
+def shipped(where, name: str, maker: str) -> tuple[dict, bytes]:
+    """An experiment's JSON record and pcap bytes as ``maker`` (a capture module) wrote them in ``where``."""
+    if not isinstance(where, (str, Path)):
+        raise TypeError(f"where must be a directory name, got {type(where).__name__}")
+    where = Path(where)
+    if not (where / f"{name}.json").is_file() or not (where / f"{name}.pcap").is_file():
+        raise FileNotFoundError(f"{where} has no {name}.json and {name}.pcap (made by {maker})")
+    return json.loads((where / f"{name}.json").read_text()), (where / f"{name}.pcap").read_bytes()
+
+
 def ss_rows(text: str) -> list[dict]:
     """The rows of ``ss -tan`` or ``ss -ltn``: state, recv_q, send_q, local, peer."""
     rows = []

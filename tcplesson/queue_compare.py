@@ -22,14 +22,13 @@ reported as such; ``Comparison.differences()`` lists them with every other one.
 from __future__ import annotations
 
 import io
-import json
 import re
 from pathlib import Path
 from typing import NamedTuple
 
 import dpkt
 
-from . import queue_capture
+from . import netns_lab, queue_capture
 from .network import Client, Network, Server
 from .nettrace import NetworkTrace
 from .segment import Flags
@@ -58,13 +57,9 @@ NOT_MODELLED = {
                       "refuses listen(-1))",
 }
 
-# Differences that are known and are not model errors: name -> why.
-EXPECTED = {
-    "connect() timing": "the model spaces SYN retries by RFC 6298 doubling from 1 s, where "
-                        "Linux 6.x retries tcp_syn_linear_timeouts=4 times 1 s apart first "
-                        "(net/ipv4/tcp_timer.c tcp_write_timeout): a client that timed out on Linux may "
-                        "still be connecting in the model",
-}
+# Differences that are known and are not model errors: name -> why. None is left: the SYN retries
+# that differed (RFC 6298 doubling against Linux's linear ones) follow Linux now (linux_timers.py).
+EXPECTED: dict[str, str] = {}
 
 # nstat counter -> the model's host events that Linux counts in it (net/ipv4/tcp_input.c
 # tcp_conn_request, tcp_listendrop; net/ipv4/tcp_ipv4.c tcp_v4_syn_recv_sock; net/ipv4/syncookies.c)
@@ -95,14 +90,9 @@ class Plan(NamedTuple):
 def load(name, where=DATA) -> tuple[dict, list[dict]]:
     """An experiment's JSON record and its segments (t from the first segment, ports, flags, length)."""
     queue_capture.experiment(name)
-    if not isinstance(where, (str, Path)):
-        raise TypeError(f"where must be a directory name, got {type(where).__name__}")
-    where = Path(where)
-    if not (where / f"{name}.json").is_file() or not (where / f"{name}.pcap").is_file():
-        raise FileNotFoundError(f"{where} has no {name}.json and {name}.pcap (made by tcplesson.queue_capture)")
-    record = json.loads((where / f"{name}.json").read_text())
+    record, pcap = netns_lab.shipped(where, name, "tcplesson.queue_capture")
     segs = []
-    for ts, buf in dpkt.pcap.Reader(io.BytesIO((where / f"{name}.pcap").read_bytes())):
+    for ts, buf in dpkt.pcap.Reader(io.BytesIO(pcap)):
         tcp = dpkt.ethernet.Ethernet(buf).data.data
         segs.append(dict(t=ts, sport=tcp.sport, dport=tcp.dport, flags=tcp.flags, len=len(tcp.data)))
     t0 = segs[0]["t"] if segs else 0.0
@@ -257,13 +247,7 @@ def compare(name, where=DATA) -> Comparison:
         last = record["clients"] if cutoff is None else snaps[-1]["clients"]
         at = max(0.0, snaps[-1]["at"])
         for k, fate in sorted(last.items(), key=lambda kv: int(kv[0])):
-            model, failed = _model_fate(trace, f"client{k}", at)
-            what = f"client {k} at {at:.2f} s"
-            if fate == "ETIMEDOUT" and model == "connecting":
-                aspects.append(Aspect(what, fate, model, "connect() timing",
-                                      f"the model's connect() fails at {failed:.1f} s"))
-            else:
-                aspects.append(Aspect(what, fate, model))
+            aspects.append(Aspect(f"client {k} at {at:.2f} s", fate, _model_fate(trace, f"client{k}", at)))
     for e in record["events"]:
         if e["what"] == "drop rule off" and e["at"] < end:
             taken = sum(int(m) for c in e["counters"] for m in re.findall(r"packets (\d+)", c))
@@ -272,15 +256,8 @@ def compare(name, where=DATA) -> Comparison:
     delta = record["counters"]["delta"]
     not_compared = list(p.not_compared)
     if cutoff is None:
-        timed_out = sum(fate == "ETIMEDOUT" for fate in record["clients"].values())
         for counter, kinds in COUNTERS.items():
-            model = sum(h.time < end for kind in kinds for h in trace.events(kind))
-            if timed_out and "SYN dropped (accept queue full)" in kinds and delta[counter] == model + timed_out:
-                # each client that gave up sent one SYN more on Linux (tcp_syn_linear_timeouts)
-                aspects.append(Aspect(counter, delta[counter], model, "connect() timing",
-                                      f"{timed_out} clients x one more SYN on Linux"))
-            else:
-                aspects.append(Aspect(counter, delta[counter], model))
+            aspects.append(Aspect(counter, delta[counter], sum(h.time < end for kind in kinds for h in trace.events(kind))))
     else:
         syn_after = any(s["dport"] == port and s["flags"] & 0x3F == dpkt.tcp.TH_SYN and s["t"] >= end
                         for s in segs)
@@ -320,18 +297,15 @@ def _model_server(trace: NetworkTrace, at: float) -> tuple:
     return listener, dict(sorted(counts.items()))
 
 
-def _model_fate(trace: NetworkTrace, client: str, at: float) -> tuple[str, float | None]:
-    """The client's socket at ``at`` as the experiments' program reports it, and when the model's
-    connect() fails (None if it does not)."""
+def _model_fate(trace: NetworkTrace, client: str, at: float) -> str:
+    """The client's socket at ``at`` as the experiments' program reports it."""
     one = trace.connections[trace.clients[client][0]]
-    closed = [t for t, s in one.states["client"] if s is State.CLOSED and t > one.states["client"][0][0]]
-    failed = closed[0] if closed and one.outcomes["client"] == "timed out" else None
     state = one.state_at("client", at)
     if state.synchronized:
-        return "connected", failed
+        return "connected"
     if state is State.SYN_SENT:
-        return "connecting", failed
-    return _OUTCOMES.get(one.outcomes["client"], str(one.outcomes["client"])), failed
+        return "connecting"
+    return _OUTCOMES.get(one.outcomes["client"], str(one.outcomes["client"]))
 
 
 def _linux_synacks(segs: list, port: int, cport: int, end: float) -> list:

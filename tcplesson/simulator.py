@@ -29,7 +29,8 @@ MAX_TRANSMISSIONS = 20_000  # a safety limit far above any lesson; reaching it i
 _ARRIVAL, _CALL, _TIMER = 0, 1, 2
 _SENT, _STATE_CHANGE = records.Sent, records.StateChange
 _TWO_PARTY_DEFAULTS = dict(client_isn=None, server_isn=None, max_retries=6, handshake="three-way",
-                           auto_read=True, isn_clock=True, fin_timeout=None, orphan_retries=None, keepalive=None)
+                           auto_read=True, isn_clock=True, fin_timeout=None, orphan_retries=None, keepalive=None,
+                           linux_timers=None)
 
 
 def _collector_waits(run):
@@ -56,20 +57,22 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
              rto: float = 1.0, max_retries: int = 6, msl: float = 120.0, time_wait: float | None = None,
              handshake: str = "three-way", delayed_ack: float = 0.0, mss: int = 1460,
              auto_read: bool = True, isn_clock: bool = True, fin_timeout: float | None = None,
-             orphan_retries: int | None = None, keepalive=None, sysctls=None) -> Trace:
+             orphan_retries: int | None = None, keepalive=None, linux_timers=None, sysctls=None) -> Trace:
     """Run a scenario (a name from SCENARIOS or NETWORKS, a Scenario, a Network, or a list of steps).
 
     ``delay`` one-way seconds, ``jitter`` extra random delay up to this many seconds, ``loss``
     probability that a transmission is lost, ``drop`` transmission numbers to lose for certain,
     ``seed`` for every random choice (loss, jitter, and the ISNs when not given). The other
     parameters go to both Endpoints (see Endpoint; ``keepalive=True`` is SO_KEEPALIVE on both sides
-    with Linux's 7200 s, 75 s, 9 probes). A Network (many hosts) returns a NetworkTrace;
+    with Linux's 7200 s, 75 s, 9 probes; ``linux_timers=True`` Linux's give-up rules, see
+    linux_timers.py; ``delayed_ack="linux"`` its quick-ack and delayed ACKs). A Network (many hosts) returns a NetworkTrace;
     ``sysctls`` then overrides its server's settings by name (see Sysctls).
     """
     if isinstance(scenario, Network) or (isinstance(scenario, str) and scenario in NETWORKS):
         two_party = dict(client_isn=client_isn, server_isn=server_isn, max_retries=max_retries,
                          handshake=handshake, auto_read=auto_read, isn_clock=isn_clock,
-                         fin_timeout=fin_timeout, orphan_retries=orphan_retries, keepalive=keepalive)
+                         fin_timeout=fin_timeout, orphan_retries=orphan_retries, keepalive=keepalive,
+                         linux_timers=linux_timers)
         given = [k for k, v in two_party.items() if v != _TWO_PARTY_DEFAULTS[k]]
         if given:
             raise ValueError(f"{given[0]} applies to two-endpoint scenarios only; a network's hosts take "
@@ -94,17 +97,19 @@ def simulate(scenario="lifecycle", *, delay: float = 0.05, jitter: float = 0.0, 
                                   max_retries=max_retries, msl=msl, time_wait=time_wait,
                                   handshake=handshake, delayed_ack=delayed_ack, mss=mss,
                                   auto_read=auto_read, isn_clock=isn_clock, fin_timeout=fin_timeout,
-                                  orphan_retries=orphan_retries, keepalive=keepalive)
+                                  orphan_retries=orphan_retries, keepalive=keepalive, linux_timers=linux_timers)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
                   client_isn=endpoints["client"].isn, server_isn=endpoints["server"].isn,
                   rto=endpoints["client"].rto_initial, max_retries=max_retries, msl=float(msl),
                   time_wait=endpoints["client"].time_wait, handshake=handshake,
-                  delayed_ack=float(delayed_ack), mss=mss, auto_read=bool(auto_read),
+                  delayed_ack="linux" if endpoints["client"].linux_acks else endpoints["client"].delayed_ack, mss=mss, auto_read=bool(auto_read),
                   isn_clock=bool(isn_clock))
     if fin_timeout is not None or orphan_retries is not None:  # only runs that set them show them
         params.update(fin_timeout=endpoints["client"].fin_timeout, orphan_retries=orphan_retries)
     if endpoints["client"].keepalive is not None:
         params.update(keepalive=endpoints["client"].keepalive)
+    if endpoints["client"].timers is not None:
+        params.update(linux_timers=endpoints["client"].timers._asdict())
     return _Run(plan, endpoints, link, params).go()
 
 

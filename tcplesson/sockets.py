@@ -20,7 +20,9 @@ without a segment; up again with none; its cable pulled and plugged back in). A 
 fails is recorded with what the application would see (``call error`` happenings:
 "Address already in use", EADDRNOTAVAIL, ...) and the run goes on. The hosts are Linux's socket
 layer (tl.Host, tl.Sysctls), so TIME-WAIT lasts TCP_TIMEWAIT_LEN, 60 s, unless ``time_wait`` says
-otherwise.
+otherwise, and retransmissions give up as Linux's do (time budgets, 1 s linear SYN retries, a
+200 ms RTO floor; ``linux_timers=False`` for the RFC model's counted retries). ``connect`` and
+``listen`` take ``user_timeout`` (TCP_USER_TIMEOUT, in seconds).
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ HOSTS = {"server": "10.0.0.1", "client": "10.0.1.1"}
 LINUX_TIME_WAIT = 60.0  # include/net/tcp.h TCP_TIMEWAIT_LEN
 # call -> (its arguments after the host, its options)
 CALLS = {
-    "listen": (("port",), ("backlog", "reuseaddr", "keepalive")),
-    "connect": (("host", "port"), ("local_port", "reuseaddr", "keepalive", "name")),
+    "listen": (("port",), ("backlog", "reuseaddr", "keepalive", "user_timeout")),
+    "connect": (("host", "port"), ("local_port", "reuseaddr", "keepalive", "user_timeout", "name")),
     "accept": (("port",), ()),
     "send": (("connection", "data"), ()),
     "shutdown": (("connection", "how"), ()),
@@ -57,7 +59,7 @@ CALLS = {
 
 def run_sockets(calls, *, hosts=None, sysctls=None, delay: float = 0.05, jitter: float = 0.0, loss: float = 0.0,
                 drop=(), seed: int = 0, rto: float = 1.0, msl: float = 120.0, time_wait: float = LINUX_TIME_WAIT,
-                delayed_ack: float = 0.0, mss: int = 1460) -> NetworkTrace:
+                delayed_ack: float = 0.0, mss: int = 1460, linux_timers: bool = True) -> NetworkTrace:
     """Run ``calls`` on ``hosts`` (name -> address; default a server and a client) joined by one link.
 
     ``sysctls`` maps a host's name to its settings (``{"client": {"tcp_tw_reuse": 1}}``); the link
@@ -73,12 +75,13 @@ def run_sockets(calls, *, hosts=None, sysctls=None, delay: float = 0.05, jitter:
     link = Link(delay=delay, jitter=jitter, loss=loss, drop=drop, seed=seed)
     options = dict(rto=rto, msl=msl, time_wait=check_number("time_wait", time_wait, low=0.0),
                    delayed_ack=delayed_ack, mss=mss)
-    made = {name: Host(name, address, sysctls=Sysctls.of(sysctls.get(name)), seed=seed, **options)
+    made = {name: Host(name, address, sysctls=Sysctls.of(sysctls.get(name)), seed=seed,
+                       linux_timers=linux_timers, **options)
             for name, address in hosts.items()}
     plan = _checked(calls, made)
     params = dict(delay=link.delay, jitter=link.jitter, loss=link.loss, drop=sorted(link.drop), seed=seed,
-                  rto=float(rto), msl=float(msl), time_wait=float(time_wait), delayed_ack=float(delayed_ack),
-                  mss=mss, sysctls={name: h.sysctls.as_dict() for name, h in made.items()})
+                  rto=float(rto), msl=float(msl), time_wait=float(time_wait), delayed_ack=delayed_ack,
+                  mss=mss, linux_timers=bool(linux_timers), sysctls={name: h.sysctls.as_dict() for name, h in made.items()})
     return _ScriptRun(made, link, params, plan).go()
 
 
@@ -146,12 +149,13 @@ class _ScriptRun(HostRun):
 
     def _listen(self, now, host, args, options):
         host.listen(now, args[0], options.get("backlog", 128), reuseaddr=options.get("reuseaddr", False),
-                    keepalive=options.get("keepalive", False))
+                    keepalive=options.get("keepalive", False), user_timeout=options.get("user_timeout", 0.0))
 
     def _connect(self, now, host, args, options):
         peer = self.hosts[args[0]]
         conn = host.connect(now, peer.address, args[1], local_port=options.get("local_port"),
-                            reuseaddr=options.get("reuseaddr", False), keepalive=options.get("keepalive", False))
+                            reuseaddr=options.get("reuseaddr", False), keepalive=options.get("keepalive", False),
+                            user_timeout=options.get("user_timeout", 0.0))
         self.named[options["name"]] = conn
         self.trace.clients.setdefault(options["name"], []).append(conn)
         self.conn_trace(conn, now)

@@ -21,8 +21,18 @@ _SETTINGS = {
     "tcp_abort_on_overflow": (0, 0, 1, "1: answer a handshake's last ACK with RST when the accept queue "
                                        "is full; 0: drop it"),
     "tcp_synack_retries": (5, 0, 255, "SYN,ACK retransmissions before a half-open connection is dropped"),
-    "tcp_syn_retries": (6, 1, 127, "SYN retransmissions before connect() fails with ETIMEDOUT"),
-    "tcp_retries2": (15, 0, 100, "retransmissions of data or FIN before the connection is given up"),
+    "tcp_syn_retries": (6, 1, 127, "SYN retransmissions whose time (from 1 s, doubling) connect() has before "
+                                   "it fails with ETIMEDOUT, after the tcp_syn_linear_timeouts ones"),
+    "tcp_syn_linear_timeouts": (4, 0, 255, "SYN retransmissions 1 s apart, without backoff, before the "
+                                           "tcp_syn_retries ones (Linux 6.5 and later)"),
+    "tcp_retries1": (3, 0, 255, "retransmissions (counted as time, like tcp_retries2) after which Linux asks "
+                                "for a new route; nothing changes on the wire"),
+    "tcp_retries2": (15, 0, 255, "retransmissions of data or FIN whose time (from a 200 ms RTO, doubling to "
+                                 "120 s: 924.6 s for 15) a connection has before it is given up"),
+    "tcp_rto_min_us": (200000, 1, 120000000, "microseconds: the retransmission timeout's floor above the "
+                                             "smoothed RTT (TCP_RTO_MIN)"),
+    "tcp_challenge_ack_limit": (2**31 - 1, 0, 2**31 - 1, "challenge ACKs (RFC 5961) a host sends per second; "
+                                                       "2147483647: no limit (Linux 6.0 and later)"),
     "tcp_fin_timeout": (60, 0, 2**31 - 1, "seconds a close()d socket waits in FIN-WAIT-2 for the peer's FIN "
                                          "(at least 3.5 RTOs); a shutdown() socket waits as long as it is open"),
     "tcp_orphan_retries": (0, 0, 255, "retransmissions of a close()d socket's FIN or data; 0 means 8"),

@@ -56,6 +56,8 @@ ACTIONS = {
     "ack": "acknowledge (may be delayed)",
     "ack_now": "send ACK at once",
     "ack_limited": "send ACK at once, but at most one such reply per 0.5 s",
+    "challenge_ack": "send a challenge ACK (RFC 5961): at most one per 0.5 s, and within the host's "
+                     "tcp_challenge_ack_limit per second",
     "deliver": "deliver the payload to the application",
     "hold": "keep the out-of-order segment for later",
     "data": "send queued data",
@@ -131,7 +133,7 @@ def _rows() -> list[Transition]:
         # active one (simultaneous open) answers with a challenge ACK like a synchronized state
         T(S.SYN_RECEIVED, "rcv_syn_passive", S.LISTEN, (), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_syn_embryonic", S.CLOSED, ("reset",), "Linux"),
-        T(S.SYN_RECEIVED, "rcv_syn", S.SYN_RECEIVED, ("ack_limited",), "3.10.7.4"),
+        T(S.SYN_RECEIVED, "rcv_syn", S.SYN_RECEIVED, ("challenge_ack",), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_rst_passive", S.LISTEN, (), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_rst_active", S.CLOSED, ("refused",), "3.10.7.4"),
         T(S.SYN_RECEIVED, "rcv_fin", S.CLOSE_WAIT, ("deliver", "ack"), "3.10.7.4"),
@@ -155,8 +157,8 @@ def _rows() -> list[Transition]:
         # An RST inside the window but not at RCV.NXT may be a blind attacker's guess: a challenge ACK
         # instead of a reset, and only the peer's RST at exactly RCV.NXT ends the connection (RFC 5961
         # 3.2, the mitigation RFC 9293 3.10.7.4 allows; Linux net/ipv4/tcp_input.c tcp_validate_incoming,
-        # for a Host's connections, rate-limited as every such answer)
-        *(T(s, "rcv_rst_in_window", s, ("ack_limited",), "3.10.7.4") for s in _CHALLENGES_RST),
+        # for a Host's connections, rate-limited per socket and per host: tcp_send_challenge_ack)
+        *(T(s, "rcv_rst_in_window", s, ("challenge_ack",), "3.10.7.4") for s in _CHALLENGES_RST),
         T(S.CLOSING, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.LAST_ACK, "rcv_rst", S.CLOSED, ("reset_by_peer",), "3.10.7.4"),
         T(S.TIME_WAIT, "rcv_rst", S.CLOSED, (), "3.10.7.4"),
@@ -165,7 +167,7 @@ def _rows() -> list[Transition]:
         # that disagree about the numbers would otherwise answer each other's ACKs forever.
         *(T(s, "rcv_unacceptable", s, ("ack_limited",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE),
         # a SYN in a synchronized state gets a challenge ACK (RFC 9293 3.10.7.4, fourth check)
-        *(T(s, "rcv_syn", s, ("ack_limited",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE[1:]),
+        *(T(s, "rcv_syn", s, ("challenge_ack",), "3.10.7.4") for s in _ANSWERS_UNACCEPTABLE[1:]),
         *(T(s, "rcv_out_of_order", s, ("hold", "ack_now"), "3.10.7.4")
           for s in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2)),
         # New data for a socket that was close()d (or shut down for reading) after our FIN: nobody

@@ -4,23 +4,16 @@ Each observed experiment is run again in the model (tcplesson.queue_compare) and
 what Linux 6.18 did: the server's sockets in every ss snapshot (listener Recv-Q = accept queue,
 Send-Q = min(backlog, somaxconn); SYN-RECV and ESTAB counts), each client's fate, the SYN,ACK times
 (tcp_synack_retries, reqsk_timer_handler), the nftables rule's count of held ACKs and the nstat
-counters - except the differences named in queue_compare.EXPECTED, which are asserted one by one.
+counters, with no difference left.
 One test observes an experiment afresh on this machine (root, ip netns, nft, tcpdump needed).
 """
 import pytest
 
 from tcplesson import queue_capture, queue_compare
 
-# The only differences allowed: (what, Linux, model, EXPECTED name). Both sides' clients use
-# tcp_syn_retries=1 and give up after 3 s (net/ipv4/tcp_timer.c tcp_model_timeout), but Linux 6.x
-# sends its retries 1 s apart (tcp_syn_linear_timeouts): SYNs at 0, 1, 2 s, the model's at 0, 1 s.
-# Every client whose SYNs a full accept queue dropped therefore adds one overflow more on Linux.
-EXPECTED_DIFFERENCES = {
-    "accept-queue-full": {(counter, 9, 6, "connect() timing")
-                          for counter in ("TcpExtListenOverflows", "TcpExtListenDrops")},
-    "backlog-values": {(counter, 3, 2, "connect() timing")
-                       for counter in ("TcpExtListenOverflows", "TcpExtListenDrops")},
-}
+# No difference is allowed any more: the clients' SYN retries that differed (RFC 6298 doubling in the
+# model, 1 s apart on Linux 6.x) follow Linux now (tcplesson/linux_timers.py, tcp_syn_linear_timeouts).
+EXPECTED_DIFFERENCES: dict = {}
 
 
 def differing(cmp):
@@ -32,7 +25,7 @@ def test_model_agrees_with_linux_but_for_the_expected_differences(name):
     cmp = queue_compare.compare(name)
     assert differing(cmp) == EXPECTED_DIFFERENCES.get(name, set()), cmp.table()
     assert cmp.same
-    assert all(d.startswith("expected (connect() timing)") for d in cmp.differences())
+    assert cmp.differences() == []
     assert all(a.expected in queue_compare.EXPECTED for a in cmp.aspects if a.expected)
 
 

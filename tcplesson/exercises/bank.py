@@ -727,13 +727,16 @@ def _full_queue_client(rng: random.Random, t: Words) -> Draft:
     last = run.connect_times()[-1]
     if last["outcome"] is None:
         raise RuntimeError("full-queue-client: the last client must not get in")
-    failed = run.connection(last["client"]).states["client"][-1][0] - last["started"]  # its socket went CLOSED
+    conn = run.connection(last["client"])
+    failed = conn.states["client"][-1][0] - last["started"]  # its socket went CLOSED
+    last_syn = conn.transmissions[-1].sent_at - last["started"]
     rto, r = g["rto"], g["syn_retries"]
     default, traps = LINUX_DEFAULTS["tcp_syn_retries"], {}
-    for value, key in ((2 * g["delay"], "trap.refused"), (rto * (2**r - 1), "trap.last_syn"),
-                       (rto * (r + 1), "trap.no_backoff"), (rto * 2**r, "trap.last_wait"),
+    for value, key in ((2 * g["delay"], "trap.refused"), (last_syn, "trap.last_syn"),
+                       (rto * (r + 1), "trap.no_backoff"), (rto * (2**(r + 1) - 1), "trap.rfc_doubling"),
                        (rto * (2**(default + 1) - 1), "trap.linux_default"), (last["started"] + failed, "trap.clock")):
-        traps.setdefault(round(value, 6), t(key, syn_retries=r, default=default))
+        if round(value, 6) != round(failed, 6):
+            traps.setdefault(round(value, 6), t(key, syn_retries=r, default=default))
     return Draft(
         setting=t("setting", **g),
         asks=t("asks", n=g["n"]),

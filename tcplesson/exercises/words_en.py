@@ -458,22 +458,24 @@ QUESTIONS.update({
                 "connect() fail?",
         "trap.refused": "that is one round trip: connect() fails that fast only when an RST comes back (\"connection "
                         "refused\"). A full accept queue drops the SYN and sends nothing.",
-        "trap.last_syn": "that is when the last SYN retransmission is sent; connect() waits one more, doubled, "
-                         "timeout for an answer before it gives up.",
-        "trap.no_backoff": "the timeout doubles after every retransmission (exponential backoff); it is not one RTO "
-                           "each time.",
-        "trap.last_wait": "that is only the last wait; connect() waits through all of them, one after another, each "
-                          "twice the one before.",
+        "trap.last_syn": "that is when the last SYN is sent; connect() still waits for that SYN's timeout to "
+                         "expire before it gives up.",
+        "trap.no_backoff": "one RTO per SYN is only the first four retransmissions (tcp_syn_linear_timeouts); after "
+                           "them each timeout doubles, and tcp_syn_retries is a time budget, not a count.",
+        "trap.rfc_doubling": "that is RFC 6298's doubling from the first timeout. Linux 6.x sends the first four "
+                             "retransmissions one RTO apart (tcp_syn_linear_timeouts = 4) and only then doubles.",
         "trap.linux_default": "this client's tcp_syn_retries is {syn_retries}, not Linux's default of {default}.",
         "trap.clock": "the question asks how long after the connect() call, not the time on the clock.",
-        "hint": "The server answers a dropped SYN with nothing. The client repeats its SYN one RTO later, doubling "
-                "the timeout each time (RFC 6298); after tcp_syn_retries retransmissions and one more timeout, "
-                "connect() gives up. tcp_abort_on_overflow acts on the handshake's last ACK, not on a SYN (lesson "
-                "10, sections 3 and 4).",
+        "hint": "The server answers a dropped SYN with nothing. Linux 6.x sends the SYN again one RTO later, four "
+                "times (tcp_syn_linear_timeouts), then with a doubling timeout. connect() gives up at the first "
+                "timeout at which either tcp_syn_retries + 4 retransmissions are spent or (2^(tcp_syn_retries+1) - "
+                "1) RTOs have passed, the time tcp_syn_retries doubling retransmissions would take "
+                "(net/ipv4/tcp_timer.c tcp_write_timeout). tcp_abort_on_overflow acts on the handshake's last ACK, "
+                "not on a SYN (lesson 10, sections 3 and 4).",
         "explanation": "A SYN that finds the accept queue full is dropped without an answer (no RST, whatever "
-                       "tcp_abort_on_overflow says); the client retransmits it with a doubling timeout, and when the "
-                       "last one times out connect() fails with \"connection timed out\" (ETIMEDOUT), never "
-                       "\"connection refused\".",
+                       "tcp_abort_on_overflow says); the client retransmits it, one RTO apart and then doubling, "
+                       "and when its time or its count runs out connect() fails with \"connection timed out\" "
+                       "(ETIMEDOUT), never \"connection refused\".",
     },
     "syn-cookies-flood": {
         "title": "What real clients see during a SYN flood",

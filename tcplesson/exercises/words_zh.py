@@ -388,17 +388,21 @@ QUESTIONS.update({
         "asks": "最后一个客户端 client{n} 连不上。从它调用 connect() 算起，经过多少秒 connect() 失败？",
         "trap.refused": "这只是一个往返时间：只有收到 RST（“连接被拒绝”），connect() 才会失败得这么快。"
                         "全连接队列满时，Linux 把 SYN 悄悄丢掉，什么也不回。",
-        "trap.last_syn": "这是最后一次重传 SYN 的时刻；connect() 还要再等一个（又加倍了的）超时，仍然没有回答才放弃。",
-        "trap.no_backoff": "每重传一次，超时时间就加倍（指数退避），不是每次都只等一个 RTO。",
-        "trap.last_wait": "这只是最后一段等待；connect() 要把每一段超时依次等完，每一段都是前一段的两倍。",
+        "trap.last_syn": "这是最后一个 SYN 发出的时刻；connect() 还要等这个 SYN 的超时到期，才会放弃。",
+        "trap.no_backoff": "每个 SYN 只隔一个 RTO 的，只有前 4 次重传（tcp_syn_linear_timeouts）；之后每次超时加倍，"
+                           "而且 tcp_syn_retries 是一笔时间预算，不是次数。",
+        "trap.rfc_doubling": "这是 RFC 6298 从第一次超时起就加倍的算法。Linux 6.x 的前 4 次重传相隔一个 RTO"
+                             "（tcp_syn_linear_timeouts = 4），之后才开始加倍。",
         "trap.linux_default": "这台客户端的 tcp_syn_retries 是 {syn_retries}，不是 Linux 默认的 {default}。",
         "trap.clock": "题目问的是从调用 connect() 算起经过多久，而不是时钟上的时刻。",
-        "hint": "SYN 被丢掉时，服务器什么也不回。客户端在一个 RTO 之后重传 SYN，以后每次超时时间加倍（RFC 6298）；"
-                "重传 tcp_syn_retries 次之后再等一个超时，connect() 才放弃。tcp_abort_on_overflow 管的是第三次"
-                "握手的 ACK，不管 SYN（第 10 课第 3、4 节）。",
-        "explanation": "遇上已满的全连接队列，SYN 被悄悄丢掉（不发 RST，与 tcp_abort_on_overflow 无关）；客户端按"
-                       "加倍的超时时间重传 SYN，最后一次重传也超时之后，connect() 以“连接超时”（ETIMEDOUT）失败，"
-                       "而不是“连接被拒绝”。",
+        "hint": "SYN 被丢掉时，服务器什么也不回。Linux 6.x 先每隔一个 RTO 重传 SYN，共 4 次"
+                "（tcp_syn_linear_timeouts），之后超时时间逐次加倍。某次超时到期时，只要重传次数已用满 "
+                "tcp_syn_retries + 4，或者距第一个 SYN 已过了 (2^(tcp_syn_retries+1) - 1) 个 RTO"
+                "（按加倍重传 tcp_syn_retries 次所需的时间），connect() 就放弃（net/ipv4/tcp_timer.c "
+                "tcp_write_timeout）。tcp_abort_on_overflow 管的是第三次握手的 ACK，不管 SYN（第 10 课第 3、4 节）。",
+        "explanation": "遇上已满的全连接队列，SYN 被悄悄丢掉（不发 RST，与 tcp_abort_on_overflow 无关）；客户端先隔"
+                       "一个 RTO、再按加倍的超时重传 SYN，时间或次数一用完，connect() 就以“连接超时”（ETIMEDOUT）"
+                       "失败，而不是“连接被拒绝”。",
     },
     "syn-cookies-flood": {
         "title": "SYN 洪泛期间，正常的客户端看到什么",
