@@ -16,7 +16,7 @@ from collections import deque
 
 from . import records
 from ._check import check_bytes, check_choice, check_int_range, check_number
-from .linux_timers import ATO_MIN, MAX_QUICKACKS, RTO_MAX, TICK, LinuxTimers
+from .linux_timers import ATO_MIN, MAX_QUICKACKS, RTO_MAX, TICK, TIMEOUT_MIN, LinuxTimers
 from .segment import MAX_WINDOW, SEQ_MOD, Flags, Segment, seq_add, seq_diff, seq_le, seq_lt
 from .states import State
 from .table import ACTIONS, HANDSHAKES, allowed_states, lookup_table
@@ -592,6 +592,10 @@ class Endpoint:
         if f & ACK and not ack_ok:
             if f & RST:
                 return self._drop(now, seg, "RST whose ACK does not cover our SYN")
+            if self.timers is not None and not self.retries:
+                # tcp_rcv_synsent_state_process: "Previous FIN/ACK or RST/ACK might be ignored": after
+                # our RST clears the peer's old connection, the SYN goes again TCP_TIMEOUT_MIN later
+                self._rtx_at = now + TIMEOUT_MIN
             return self._run(now, "rcv_bad_ack", seg)
         if f & RST:
             if ack_ok:

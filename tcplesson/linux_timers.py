@@ -17,6 +17,9 @@ RTO has a 1 s floor). The RFC-first model counts retransmissions from a 1 s RTO.
   4, 5, 7, 11, 19, 35, 67 s and ETIMEDOUT at 131 s;
 * has an RTO floor of 200 ms added to the smoothed RTT (``__tcp_set_rto``; tcp_rto_min_us), where
   RFC 6298 asks for 1 s;
+* in SYN-SENT, answers an ACK that does not acknowledge its SYN (a challenge ACK from a peer with an
+  old connection) with RST and sends the SYN again after TCP_TIMEOUT_MIN, 2 jiffies, not 1 s
+  (net/ipv4/tcp_input.c ``tcp_rcv_synsent_state_process``);
 * notes tcp_retries1 (3) passing, the point where it asks the routing layer for a new route
   (``__dst_negative_advice``): nothing changes on the wire.
 
@@ -41,6 +44,8 @@ RTO_MIN = 0.2  # TCP_RTO_MIN, tcp_rto_min_us = 200000
 ATO_MIN = 0.04  # TCP_ATO_MIN: the delayed-ACK timeout once data has arrived
 TICK = 0.004  # one jiffy at HZ=250 (the reference kernel): a timer set for "now" fires at the next tick
 MAX_QUICKACKS = 16  # TCP_MAX_QUICKACKS
+TIMEOUT_MIN = 2 * TICK  # TCP_TIMEOUT_MIN, 2 jiffies: a SYN-SENT socket that got an ACK for something else
+# sends its RST and then its SYN again this soon (observed: 10.7 ms, crash-reboot-reconnect)
 
 
 def model_timeout(boundary: int, rto_base: float, rto_max: float = RTO_MAX) -> float:

@@ -213,3 +213,22 @@ def test_the_challenge_ack_limit_is_off_by_default_and_counts_per_second_when_se
     assert rst_in_window(1, 0.6) == [1.05]  # the same second: spent
     assert rst_in_window(1, 1.2) == [1.05, 2.25]  # the next second: a new budget
     assert rst_in_window(0, 0.6) == []
+
+
+def test_after_a_challenge_ack_in_syn_sent_the_syn_goes_again_within_milliseconds():
+    """crash-reboot-reconnect: the rebooted client's SYN gets a challenge ACK with the old numbers; it
+    answers RST and sends the SYN again 10.7 ms later (tcp_rcv_synsent_state_process: TCP_TIMEOUT_MIN,
+    2 jiffies), then SYN,ACK, ACK. The RFC profile waits for its 1 s RTO."""
+    calls = HOST_OPEN + [(1.0, "client", "crash"), (5.0, "client", "reboot"),
+                         (6.0, "client", "connect", "server", 80, {"local_port": 40001, "name": "new"})]
+    run = tl.run_sockets(calls, delay=1e-5)
+    after = [(round(tx.sent_at - 6.0, 4), tx.sender, flag_names(int(tx.segment.flags)))
+             for tx in run.connection("new").transmissions if tx.sent_at >= 6.0]
+    assert [who_flags for _, *who_flags in after][:6] == [
+        ["client", "SYN"], ["server", "ACK"], ["client", "RST"], ["client", "SYN"], ["server", "SYN,ACK"],
+        ["client", "ACK"]]
+    assert after[3][0] == pytest.approx(0.008, abs=1e-4)
+    rfc = tl.run_sockets(calls, delay=1e-5, linux_timers=False)
+    again = [tx.sent_at - 6.0 for tx in rfc.connection("new").transmissions
+             if tx.sent_at >= 6.0 and flag_names(int(tx.segment.flags)) == "SYN"]
+    assert again[1] == pytest.approx(1.0)
