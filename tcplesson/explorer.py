@@ -40,6 +40,26 @@ def _position(choices: list, value, name: str) -> int:
     return values.index(value)
 
 
+DROP_MAX = 999  # the highest transmission number the drop box takes
+
+
+def drops_text(drops) -> str:
+    """The drop box's text for a list of transmission numbers: "4, 7"."""
+    return ", ".join(str(n) for n in sorted(set(drops)))
+
+
+def parse_drops(text: str) -> list[int]:
+    """The transmission numbers in the drop box's text ("4, 7", "4 7", "4,7"); ValueError names a bad one."""
+    if not isinstance(text, str):
+        raise TypeError(f"the drop box holds text such as '4, 7', got {type(text).__name__}")
+    numbers = []
+    for word in text.replace(",", " ").split():
+        if not word.isdigit() or not 1 <= int(word) <= DROP_MAX:
+            raise ValueError(word)
+        numbers.append(int(word))
+    return sorted(set(numbers))
+
+
 def _controls(defaults: dict, lang: str) -> dict[str, widgets.Widget]:
     t = lambda key: labels.text(key, lang)  # noqa: E731
     style = {"description_width": "initial"}
@@ -48,9 +68,11 @@ def _controls(defaults: dict, lang: str) -> dict[str, widgets.Widget]:
         "loss": widgets.FloatSlider(value=defaults.get("loss", 0.0), min=0.0, max=1.0, step=0.05,
                                     description=t("control.loss"), style=style, layout=wide,
                                     readout_format=".2f", continuous_update=False),
-        "drop": widgets.IntsInput(value=list(defaults.get("drop", [])), min=1, max=999,
-                                  description=t("control.drop"), style=style,
-                                  layout=widgets.Layout(width="260px")),
+        # A plain text box, not a tags box: Chromium fires no change event when Enter is pressed in
+        # a tags box's <input list=...> inside JupyterLab, and a student types "4, 7" and presses Enter.
+        "drop": widgets.Text(value=drops_text(defaults.get("drop", ())), placeholder=t("control.drop_example"),
+                             description=t("control.drop"), style=style, continuous_update=False,
+                             layout=widgets.Layout(width="260px")),
         "delay": widgets.FloatSlider(value=defaults.get("delay", 0.05), min=0.01, max=1.0, step=0.01,
                                      description=t("control.delay"), style=style, layout=wide,
                                      readout_format=".3f", continuous_update=False),
@@ -97,7 +119,9 @@ class Explorer(widgets.VBox):
         for name, value in defaults.items():  # a widget would silently clip what it cannot show
             control = self.controls[name]
             if name == "drop":
-                value = list(value)
+                if any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= DROP_MAX for n in value):
+                    raise ValueError(f"drop={list(value)!r}: the drop box takes transmission numbers 1 to {DROP_MAX}")
+                continue
             if control.value != value:
                 bounds = getattr(control, "min", None), getattr(control, "max", None)
                 raise ValueError(f"{name}={value!r} is outside what the {name} control allows "
@@ -112,8 +136,7 @@ class Explorer(widgets.VBox):
         self.trace = None
         c = self.controls
         rows = [
-            # A tags box shows no description of its own: the label goes beside it.
-            widgets.HBox([c["loss"], widgets.HBox([widgets.Label(labels.text("control.drop", self.lang)), c["drop"]]), c["seed"]]),
+            widgets.HBox([c["loss"], c["drop"], c["seed"]]),
             widgets.HBox([c["delay"], c["jitter"], c["rto"]]),
             widgets.HBox([c["msl"], c["time_wait"], c["handshake"]]),
             widgets.HBox([self.play, self.step]),
@@ -130,15 +153,27 @@ class Explorer(widgets.VBox):
     def params(self) -> dict:
         """The simulate() keyword arguments the controls stand for now."""
         values = {name: control.value for name, control in self.controls.items()}
-        values["drop"] = list(values["drop"])
+        values["drop"] = parse_drops(values["drop"])  # ValueError: a word that is not a number
         return {**values, **self.fixed}
 
     def _resimulate(self, change=None) -> None:
-        self.trace = simulate(self.scenario, **self.params())
+        try:
+            params = self.params()
+        except ValueError as bad:
+            self.summary.value = html.escape(labels.text("explorer.bad_drop", self.lang, word=str(bad), top=DROP_MAX),
+                                             quote=False)
+            return
+        # Stepping through a run and then changing a control keeps the step where it still makes
+        # sense: a step at the end stays at the (new) end, an earlier one stays where it was.
+        at_end = self.trace is None or self.step.value >= len(self.trace.transmissions)
+        self.trace = simulate(self.scenario, **params)
         last = len(self.trace.transmissions)
+        wanted = last if at_end else min(self.step.value, last)
+        if self.step.value > last:
+            self.step.value = wanted  # (lowered before the maximum shrinks: no clipping)
         self.play.max = self.step.max = last
-        if self.step.value != last:
-            self.step.value = last  # triggers _redraw
+        if self.step.value != wanted:
+            self.step.value = wanted  # triggers _redraw
         else:
             self._redraw()
 

@@ -238,6 +238,8 @@ _EN = {
     "choice.no_time_wait": "none (0 s)",
     "choice.three-way": "three-way",
     "choice.two-way": "two-way",
+    "control.drop_example": "e.g. 4, 7 then Enter",
+    "explorer.bad_drop": "drop segment #: {word!r} is not a transmission number (1 to {top}); type numbers such as 4, 7",
     "explorer.showing": "showing {upto} of {n} segments",
     "explorer.repr": "<tcplesson explorer of {scenario!r}: run the cell to see its sliders>",
     # --- the header figure ---

@@ -237,6 +237,8 @@ ZH = {
     "choice.no_time_wait": "不等待（0 秒）",
     "choice.three-way": "三次握手",
     "choice.two-way": "两次握手",
+    "control.drop_example": "例如 4, 7，再按回车",
+    "explorer.bad_drop": "丢弃第几个报文段：{word!r} 不是一个传输编号（1 到 {top}）；请输入像 4, 7 这样的数字",
     "explorer.showing": "显示 {n} 个报文段中的前 {upto} 个",
     "explorer.repr": "<tcplesson 探索器 {scenario!r}：运行这个单元格即可看到滑块>",
     # --- the header figure ---

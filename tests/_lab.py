@@ -518,30 +518,30 @@ class ExplorerView(FigureBoxView):
         super().__init__(notebook, "data-explorer", k)
         # Found by its label: a box nobody can tell the purpose of would fail here.
         drop = labels.text("control.drop", notebook.lang)
-        self.drop_box = self.root.locator(".widget-hbox").filter(
-            has=self.page.locator(f".widget-label:text-is('{drop}')")).locator(".jupyter-widget-tagsinput")
+        self.drop_box = self.root.locator(".widget-text").filter(
+            has=self.page.locator(f"label:text-is('{drop}')")).locator("input")
         self.play_button = self.root.locator(".widget-play button").first
 
     def drops(self) -> list[str]:
-        return [t.strip() for t in self.drop_box.locator(".jupyter-widget-tag:not(input)").all_inner_texts()]
+        """The numbers in the drop box, as the page shows them."""
+        return self.drop_box.input_value().replace(",", " ").split()
+
+    def type_drops(self, text: str, key: str = "Enter") -> None:
+        """Clear the drop box, type ``text`` as a student would, and press ``key`` to commit it."""
+        self.drop_box.click()
+        self.drop_box.fill("")
+        self.drop_box.press_sequentially(text)
+        self.drop_box.press(key)
 
     def add_drop(self, number: int) -> None:
-        """Type a segment number into the drop box and leave it with Tab, which commits it.
-
-        (Enter does not: the tags box adds a tag on the input's "change" event, which JupyterLab
-        does not get on Enter; see jupyterlab/jupyterlab#6555.)
-        """
-        self.drop_box.click()
-        field = self.drop_box.locator("input")
-        field.press_sequentially(str(number))
-        field.press("Tab")
-        wait_until(lambda: str(number) in self.drops(), self.timeout, f"tag {number} in the drop box")
+        """Add a segment number to the drop box and press Enter."""
+        self.type_drops(" ".join(self.drops() + [str(number)]))
+        wait_until(lambda: str(number) in self.drops(), self.timeout, f"{number} in the drop box")
 
     def clear_drops(self) -> None:
-        """Click the x of every tag in the drop box."""
-        while count := len(self.drops()):
-            self.drop_box.locator(".jupyter-widget-tag-close").first.click()
-            wait_until(lambda: len(self.drops()) < count, self.timeout, "a tag to go away")
+        """Empty the drop box and press Enter."""
+        if self.drops():
+            self.type_drops("")
 
 
 class FloodExplorerView(FigureBoxView):

@@ -20,7 +20,7 @@ def test_starts_with_the_lossless_run(explorer):
 
 def test_dropping_the_syn_retransmits_it_after_one_rto(explorer):
     explorer.controls["rto"].value = 1.0
-    explorer.controls["drop"].value = [1]
+    explorer.controls["drop"].value = "1"
     first, second = explorer.trace.transmissions[:2]
     assert first.lost and first.segment.flags == tl.Flags.SYN
     assert second.retransmission and second.segment == first.segment
@@ -41,7 +41,7 @@ def test_each_control_reaches_the_simulation(explorer):
     assert explorer.trace.outcomes["client"] == "timed out"
     explorer.controls["loss"].value = 0.0
     explorer.controls["rto"].value = 2.0
-    explorer.controls["drop"].value = [1]
+    explorer.controls["drop"].value = "1"
     assert explorer.trace.transmissions[1].sent_at == pytest.approx(2.0)
 
 
@@ -78,8 +78,14 @@ def test_png_is_what_the_figure_holds(explorer):
 def test_widget_bounds_refuse_invalid_values(explorer):
     explorer.controls["loss"].value = 1.5  # a slider clips to its bounds
     assert explorer.controls["loss"].value == 1.0
-    with pytest.raises(Exception):
-        explorer.controls["drop"].value = [0]
+    before = explorer.trace
+    explorer.controls["drop"].value = "4, x"  # a word that is no number: said, and the run stays
+    assert "'x' is not a transmission number (1 to 999)" in explorer.summary.value
+    assert explorer.trace is before
+    explorer.controls["drop"].value = "0"
+    assert "'0' is not a transmission number" in explorer.summary.value
+    with pytest.raises(ValueError, match="drop"):
+        tl.explore("lifecycle", drop=[0])
     with pytest.raises(ValueError, match="loss"):
         tl.explore("lifecycle", loss=1.5)
     with pytest.raises(ValueError, match="unknown scenario"):
@@ -130,3 +136,23 @@ def test_the_failure_explorer_refuses_what_it_cannot_show():
         tl.explore_failure(who="router")
     with pytest.raises(ValueError, match="at"):
         tl.explore_failure(at=99.0)
+
+
+def test_the_drop_box_takes_numbers_as_a_student_types_them(explorer):
+    for text in ("4, 7", "7 4", "4,7", " 4 ,  7 ,4 "):
+        explorer.controls["drop"].value = text
+        assert explorer.params()["drop"] == [4, 7]
+        assert [tx.index for tx in explorer.trace.transmissions if tx.lost][:2] == [4, 7]
+    assert tl.explore("lifecycle", drop=[7, 4]).controls["drop"].value == "4, 7"
+
+
+def test_the_step_stays_where_it_still_makes_sense(explorer):
+    explorer.step.value = 2
+    explorer.controls["delay"].value = 0.1  # the same seven segments, later
+    assert explorer.step.value == 2 and "showing 2 of 7 segments" in explorer.summary.value
+    explorer.step.value = 7
+    explorer.controls["drop"].value = "4"  # a longer run: a step at the end follows the end
+    assert explorer.step.value == len(explorer.trace.transmissions) > 7
+    explorer.step.value = 9
+    explorer.controls["drop"].value = ""  # back to seven: the step cannot stay at 9
+    assert explorer.step.value == 7

@@ -232,3 +232,16 @@ def test_after_a_challenge_ack_in_syn_sent_the_syn_goes_again_within_millisecond
     again = [tx.sent_at - 6.0 for tx in rfc.connection("new").transmissions
              if tx.sent_at >= 6.0 and flag_names(int(tx.segment.flags)) == "SYN"]
     assert again[1] == pytest.approx(1.0)
+
+
+def test_an_orphans_fin_gives_up_on_tcp_orphan_retries_time():
+    """tcp_write_timeout for a SOCK_DEAD socket: retry_until = tcp_orphan_retries, 0 read as 8 while the RTO
+    is below TCP_RTO_MAX (tcp_orphan_retries), then retransmits_timed_out: (2^9 - 1) x 0.2 s = 102.2 s
+    from the first retransmission of the FIN."""
+    run = tl.run_sockets([*HOST_OPEN, (1.0, "server", "crash"), (2.0, "client", "close", "c")], delay=1e-5)
+    trace = run.connection("c")
+    fins = [tx.sent_at for tx in trace.transmissions if tx.sender == "client" and tx.segment.has(Flags.FIN)]
+    end = trace.states["client"][-1][0]
+    assert trace.outcomes["client"] == "timed out"
+    assert fins[1] + model_timeout(8, 0.2) <= end < fins[1] + model_timeout(8, 0.2) + 120
+    assert max(gaps := [b - a for a, b in zip(fins, fins[1:])]) < 120 and gaps[0] == pytest.approx(0.2, abs=1e-3)
