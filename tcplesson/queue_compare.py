@@ -16,8 +16,9 @@ A Network's applications can do only some of what the experiments do: clients co
 (and here send nothing), the server accepts at once, at intervals or never. The first observed
 event a Network cannot express (a send() long after connecting, a single accept()) ends the
 comparison; what follows it is named in ``Comparison.not_compared`` (NOT_MODELLED for the shipped
-experiments), never guessed. Known differences between model and kernel are in EXPECTED and are
-reported as such; ``Comparison.differences()`` lists them with every other one.
+experiments), never guessed. ``Comparison.differences()`` lists every difference; for the shipped
+experiments there is none (the SYN retries that once differed follow Linux's timers now,
+linux_timers.py).
 """
 from __future__ import annotations
 
@@ -57,9 +58,6 @@ NOT_MODELLED = {
                       "refuses listen(-1))",
 }
 
-# Differences that are known and are not model errors: name -> why. None is left: the SYN retries
-# that differed (RFC 6298 doubling against Linux's linear ones) follow Linux now (linux_timers.py).
-EXPECTED: dict[str, str] = {}
 
 # nstat counter -> the model's host events that Linux counts in it (net/ipv4/tcp_input.c
 # tcp_conn_request, tcp_listendrop; net/ipv4/tcp_ipv4.c tcp_v4_syn_recv_sock; net/ipv4/syncookies.c)
@@ -175,13 +173,11 @@ def _held(p: Plan, tx) -> bool:
 
 
 class Aspect(NamedTuple):
-    """One compared fact: what, Linux's value, the model's, and the EXPECTED name if they may differ."""
+    """One compared fact: what, Linux's value and the model's."""
 
     what: str
     linux: object
     model: object
-    expected: str | None = None
-    note: str = ""
 
     @property
     def same(self) -> bool:
@@ -190,30 +186,24 @@ class Aspect(NamedTuple):
 
 class Comparison:
     """What Linux did and what the model did, fact by fact (``aspects``); ``not_compared`` says what
-    the model could not be made to do. ``same``: no difference beyond the EXPECTED ones."""
+    the model could not be made to do. ``same``: no difference at all."""
 
     def __init__(self, experiment: str, aspects: list[Aspect], not_compared: list[str]) -> None:
         self.experiment, self.aspects, self.not_compared = experiment, aspects, not_compared
 
     @property
     def same(self) -> bool:
-        return all(a.same or a.expected for a in self.aspects)
+        return all(a.same for a in self.aspects)
 
     def differences(self) -> list[str]:
-        """Every difference, one line each; known ones start with 'expected (NAME)'."""
-        out = []
-        for a in self.aspects:
-            if not a.same:
-                head = f"expected ({a.expected})" if a.expected else "DIFFERENT"
-                note = f" ({a.note})" if a.note else ""
-                out.append(f"{head}: {a.what}: Linux {a.linux}, model {a.model}{note}")
-        return out
+        """Every difference, one line each."""
+        return [f"DIFFERENT: {a.what}: Linux {a.linux}, model {a.model}" for a in self.aspects if not a.same]
 
     def table(self) -> str:
         lines = [f"{self.experiment}: Linux vs model"]
         width = max((len(a.what) for a in self.aspects), default=10)
         for a in self.aspects:
-            mark = "=" if a.same else ("~" if a.expected else "!")
+            mark = "=" if a.same else "!"
             lines.append(f"{mark} {a.what:<{width}}  Linux {a.linux!s:<28} model {a.model}")
         lines += [f"  not compared: {n}" for n in self.not_compared]
         return "\n".join(lines)

@@ -11,22 +11,15 @@ import pytest
 
 from tcplesson import queue_capture, queue_compare
 
-# No difference is allowed any more: the clients' SYN retries that differed (RFC 6298 doubling in the
+# No difference is allowed: the clients' SYN retries that once differed (RFC 6298 doubling in the
 # model, 1 s apart on Linux 6.x) follow Linux now (tcplesson/linux_timers.py, tcp_syn_linear_timeouts).
-EXPECTED_DIFFERENCES: dict = {}
-
-
-def differing(cmp):
-    return {(a.what, a.linux, a.model, a.expected) for a in cmp.aspects if not a.same}
 
 
 @pytest.mark.parametrize("name", list(queue_capture.EXPERIMENTS))
-def test_model_agrees_with_linux_but_for_the_expected_differences(name):
+def test_model_agrees_with_linux(name):
     cmp = queue_compare.compare(name)
-    assert differing(cmp) == EXPECTED_DIFFERENCES.get(name, set()), cmp.table()
+    assert cmp.differences() == [], cmp.table()
     assert cmp.same
-    assert cmp.differences() == []
-    assert all(a.expected in queue_compare.EXPECTED for a in cmp.aspects if a.expected)
 
 
 @pytest.mark.parametrize("name", list(queue_capture.EXPERIMENTS))
@@ -88,5 +81,5 @@ def test_model_agrees_with_a_fresh_observation(tmp_path):
     name = "ack-dropped-on-overflow-abort"
     queue_capture.capture(name, tmp_path)
     cmp = queue_compare.compare(name, where=tmp_path)
-    assert differing(cmp) == EXPECTED_DIFFERENCES.get(name, set()), cmp.table()
+    assert cmp.differences() == [], cmp.table()
     assert [a.linux for a in aspect(cmp, "client 3 at")] == ["ECONNRESET"]
