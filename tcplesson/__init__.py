@@ -7,6 +7,7 @@
 from .endpoint import Endpoint, ProtocolError
 from .figures import plot_header, plot_ladder, plot_state_diagram, plot_timeline
 from .figures.queues import plot_queues
+from .figures.what_if import plot_what_if
 from . import linux
 from .labels import get_language, set_language
 from .host import Host
@@ -22,6 +23,7 @@ from .states import State
 from .sysctl import Sysctls
 from .table import TABLE, TWO_WAY, Transition
 from .trace import Trace, Transmission
+from .what_if import WhatIfMap, what_if_map
 
 __all__ = [
     "Endpoint", "Flags", "Link", "ProtocolError", "SCENARIOS", "Scenario", "Segment", "State", "Step",
@@ -31,7 +33,7 @@ __all__ = [
     "set_language", "get_language",
     "Host", "Sysctls", "Packet", "Network", "NetworkTrace", "Server", "Client", "Flood", "NETWORKS",
     "syn_flood", "accept_queue_full", "clients", "plot_queues", "explore_flood", "FloodExplorer",
-    "explore_failure", "FailureExplorer",
+    "explore_failure", "FailureExplorer", "what_if_map", "WhatIfMap", "plot_what_if",
 ]
 __version__ = "0.1.0"
 
