@@ -93,4 +93,4 @@ def test_the_figure_names_each_cell_by_a_letter_and_the_legend_by_letter_and_wor
 def test_the_text_table_reads_like_the_figure(lifecycle):
     table = lifecycle.table()
     assert table.splitlines()[1].split() == ["1"] + ["+"] * 7
-    assert "=  closes as without loss" in table and "closes as without loss" not in lifecycle.table("zh")
+    assert "=  ends as without loss" in table and "ends as without loss" not in lifecycle.table("zh")
